@@ -1,0 +1,344 @@
+"""``AsyncLMStudioClient``: the asyncio client, with the methods of ``LMStudioClient``, awaited.
+
+httpx async connections belong to the event loop that opened them, so the client keeps one
+pool per running loop: a client made in one loop keeps working when the next loop runs
+(LangChain's standard tests run each test in a fresh loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from lmstudio_adapters._config import LMStudioSettings
+from lmstudio_adapters._core import Call, ClientCore, Plan, T, logger
+from lmstudio_adapters._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    LMStudioAdapterError,
+    ModelNotFoundError,
+)
+from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_status
+from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, Completion, EmbeddingResponse, ModelInfo
+from lmstudio_adapters._stream import AsyncStream
+
+__all__ = ["AsyncLMStudioClient"]
+
+
+async def _close_with_loop(pool: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await pool.aclose()
+
+
+class AsyncLMStudioClient(ClientCore):
+    """Asyncio client for an LM Studio server; the arguments are those of :class:`LMStudioClient`.
+
+    Safe to share across tasks. Use ``async with`` or ``await client.aclose()`` to release
+    its connections.
+
+    Example:
+        >>> from lmstudio_adapters import AsyncLMStudioClient
+        >>> async def main() -> None:  # doctest: +SKIP
+        ...     async with AsyncLMStudioClient() as client:
+        ...         reply = await client.chat([{"role": "user", "content": "Say hi"}])
+        ...         print(reply.message.content)
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        model: str | None = None,
+        api_key: str | SecretStr | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        api: str | None = None,
+        parse_think_tags: bool = True,
+        stream_usage: bool = True,
+        headers: Mapping[str, str] | None = None,
+        settings: LMStudioSettings | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(
+            base_url=base_url,
+            model=model,
+            api_key=api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            api=api,
+            parse_think_tags=parse_think_tags,
+            stream_usage=stream_usage,
+            headers=headers,
+            settings=settings,
+        )
+        self._given_http = http_client
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._closed = False
+        self._keepers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._detect_alock: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    async def _http(self) -> httpx.AsyncClient:
+        if self._closed:
+            raise RuntimeError("This AsyncLMStudioClient is closed; create a new one.")
+        if self._given_http is not None:
+            return self._given_http
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is None:
+            pool = httpx.AsyncClient(timeout=self._timeouts(), limits=self._limits())
+            self._pools[loop] = pool
+            # asyncio.run() and asyncio.Runner close every live async generator before they
+            # close the loop (shutdown_asyncgens): this one then closes the loop's pool, so no
+            # connection outlives its loop.
+            keeper = _close_with_loop(pool)
+            await keeper.__anext__()
+            self._keepers[loop] = keeper
+        return pool
+
+    async def aclose(self) -> None:
+        """Close the connection pool of the running loop (pools of finished loops are dropped)."""
+        self._closed = True
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # pragma: no cover - aclose is always awaited in a loop
+            return
+        pool = self._pools.pop(loop, None)
+        keeper = self._keepers.pop(loop, None)
+        if keeper is not None:
+            await keeper.aclose()
+        elif pool is not None:
+            await pool.aclose()
+        self._pools.clear()
+
+    async def __aenter__(self) -> AsyncLMStudioClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # --- transport --------------------------------------------------------------------
+
+    async def _send(self, call: Call, *, stream: bool) -> httpx.Response:
+        """Send with retries; return a 2xx response (body unread when ``stream``)."""
+        http = await self._http()
+        attempt = 0
+        while True:
+            request = self._request(call)
+            logger.debug("%s %s (attempt %d)", call.method, request.url, attempt + 1)
+            try:
+                with self._guard(call):
+                    response = await http.send(request, stream=True)
+                    if response.status_code < 400 and not stream:
+                        await response.aread()
+                if response.status_code < 400:
+                    return response
+                with self._guard(call):
+                    content = await response.aread()
+                await response.aclose()
+                error: APIStatusError | APIConnectionError = await self._status_failure(
+                    call, response.status_code, content
+                )
+                retry_after = parse_retry_after(response.headers)
+                retryable = should_retry_status(response.status_code)
+            except APITimeoutError as exc:
+                if not isinstance(exc.__cause__, httpx.ConnectTimeout):
+                    raise
+                error, retry_after, retryable = exc, None, True
+            except APIConnectionError as exc:
+                error, retry_after, retryable = exc, None, True
+            if not retryable or attempt >= call.max_retries:
+                raise error
+            delay = backoff_delay(attempt, retry_after)
+            logger.debug("retrying %s %s in %.2f s after: %s", call.method, call.path, delay, error)
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    async def _status_failure(self, call: Call, status_code: int, content: bytes) -> APIStatusError:
+        error = self._error(call, status_code, content)
+        if type(error) is ModelNotFoundError and call.model:
+            try:
+                listed = await self._drive(
+                    self._models_plan(api="openai", timeout=min(self.timeout, 5.0), max_retries=0)
+                )
+            except LMStudioAdapterError:
+                listed = []  # best effort: the original error matters more
+            error = self._error(call, status_code, content, available=tuple(m.id for m in listed))
+        return error
+
+    async def _drive(self, plan: Plan[T]) -> T:
+        """Run a request plan from the shared core, feeding it each answer's JSON."""
+        try:
+            call = next(plan)
+            while True:
+                try:
+                    body = (await self._send(call, stream=False)).json()
+                except APIStatusError as exc:
+                    call = plan.throw(exc)
+                    continue
+                except ValueError:
+                    body = None
+                call = plan.send(body)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    # --- models -----------------------------------------------------------------------
+
+    async def list_models(
+        self, *, api: str | None = None, timeout: float | None = None, max_retries: int | None = None
+    ) -> list[ModelInfo]:
+        """List the models the server knows; see :meth:`LMStudioClient.list_models`."""
+        if api is None and self._detected is None:
+            lock = self._detect_alock.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+            async with lock:
+                return await self._drive(self._models_plan(api=api, timeout=timeout, max_retries=max_retries))
+        return await self._drive(self._models_plan(api=api, timeout=timeout, max_retries=max_retries))
+
+    async def get_model(self, model: str | None = None) -> ModelInfo:
+        """Details of one model; see :meth:`LMStudioClient.get_model`."""
+        return self._pick_model(await self.list_models(), model)
+
+    async def ping(self, *, timeout: float | None = None) -> bool:
+        """Whether the server answers; see :meth:`LMStudioClient.ping`."""
+        try:
+            await self._drive(
+                self._models_plan(api="openai", timeout=timeout or self.settings.probe_timeout, max_retries=0)
+            )
+        except LMStudioAdapterError:
+            return False
+        return True
+
+    # --- inference --------------------------------------------------------------------
+
+    async def chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        model: str | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        tool_choice: Any = None,
+        response_format: Any = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **params: Any,
+    ) -> ChatCompletion:
+        """Send a chat completion; see :meth:`LMStudioClient.chat`."""
+        call = self._chat_call(
+            messages,
+            model=model,
+            stream=False,
+            tools=tools,
+            tool_choice=tool_choice,
+            response_format=response_format,
+            extra_body=extra_body,
+            timeout=timeout,
+            max_retries=max_retries,
+            params=params,
+        )
+        response = await self._send(call, stream=False)
+        return self._finish_chat(self._parse(call, ChatCompletion, response.content))
+
+    async def stream_chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        model: str | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        tool_choice: Any = None,
+        response_format: Any = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **params: Any,
+    ) -> AsyncStream[ChatCompletionChunk]:
+        """Stream a chat completion; see :meth:`LMStudioClient.stream_chat`."""
+        call = self._chat_call(
+            messages,
+            model=model,
+            stream=True,
+            tools=tools,
+            tool_choice=tool_choice,
+            response_format=response_format,
+            extra_body=extra_body,
+            timeout=timeout,
+            max_retries=max_retries,
+            params=params,
+        )
+        response = await self._send(call, stream=True)
+        return AsyncStream(response, self._chunk_parser(call, ChatCompletionChunk), lambda: self._guard(call))
+
+    async def complete(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **params: Any,
+    ) -> Completion:
+        """Text completion; see :meth:`LMStudioClient.complete`."""
+        call = self._completion_call(
+            prompt,
+            model=model,
+            stream=False,
+            extra_body=extra_body,
+            timeout=timeout,
+            max_retries=max_retries,
+            params=params,
+        )
+        return self._parse(call, Completion, (await self._send(call, stream=False)).content)
+
+    async def stream_complete(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **params: Any,
+    ) -> AsyncStream[Completion]:
+        """Stream a text completion; see :meth:`LMStudioClient.stream_complete`."""
+        call = self._completion_call(
+            prompt,
+            model=model,
+            stream=True,
+            extra_body=extra_body,
+            timeout=timeout,
+            max_retries=max_retries,
+            params=params,
+        )
+        response = await self._send(call, stream=True)
+        return AsyncStream(response, self._chunk_parser(call, Completion), lambda: self._guard(call))
+
+    async def embed(
+        self,
+        texts: str | Sequence[str],
+        *,
+        model: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> EmbeddingResponse:
+        """Embed one string or many; see :meth:`LMStudioClient.embed`."""
+        call = self._embeddings_call(
+            texts, model=model, extra_body=extra_body, timeout=timeout, max_retries=max_retries
+        )
+        return self._parse(call, EmbeddingResponse, (await self._send(call, stream=False)).content)

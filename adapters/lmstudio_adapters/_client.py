@@ -1,0 +1,349 @@
+"""``LMStudioClient``: the synchronous client. Thread-safe; one connection pool per client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from lmstudio_adapters._config import LMStudioSettings
+from lmstudio_adapters._core import Call, ClientCore, Plan, T, logger
+from lmstudio_adapters._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    LMStudioAdapterError,
+    ModelNotFoundError,
+)
+from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_status
+from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, Completion, EmbeddingResponse, ModelInfo
+from lmstudio_adapters._stream import Stream
+
+__all__ = ["LMStudioClient"]
+
+
+class LMStudioClient(ClientCore):
+    """Synchronous client for an LM Studio server (any version from 0.2.8).
+
+    Inference goes to the OpenAI-compatible ``/v1`` routes that every version serves;
+    model details come from the native ``/api/v1`` or ``/api/v0`` routes where the server
+    has them. Safe to share across threads; use it as a context manager or call
+    :meth:`close` to release its connections.
+
+    Args:
+        base_url: Server root, with or without ``/v1``. Default: ``LM_STUDIO_URL``.
+        model: Default model id. Default: ``LM_STUDIO_MODEL``.
+        api_key: Token for servers with authentication on. Default: ``LM_STUDIO_API_KEY``.
+        timeout: Seconds per request. Default: ``LM_STUDIO_TIMEOUT`` (milliseconds) / 1000.
+        max_retries: Retries on connection errors, 408, 429 and 5xx. Default 2.
+        api: ``auto`` (detect once), or force ``v1``, ``v0``, ``openai`` for model listing.
+        parse_think_tags: Move inline ``<think>`` blocks into ``reasoning_content``.
+        stream_usage: Ask for token usage at the end of streams (LM Studio 0.3.18+).
+        headers: Extra headers for every request.
+        settings: Settings to read defaults from instead of the environment.
+        http_client: An ``httpx.Client`` to use instead of the client's own pool.
+
+    Example:
+        >>> from lmstudio_adapters import LMStudioClient
+        >>> with LMStudioClient() as client:  # doctest: +SKIP
+        ...     reply = client.chat([{"role": "user", "content": "Say hi"}], max_tokens=16)
+        ...     print(reply.message.content)
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        model: str | None = None,
+        api_key: str | SecretStr | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        api: str | None = None,
+        parse_think_tags: bool = True,
+        stream_usage: bool = True,
+        headers: Mapping[str, str] | None = None,
+        settings: LMStudioSettings | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(
+            base_url=base_url,
+            model=model,
+            api_key=api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            api=api,
+            parse_think_tags=parse_think_tags,
+            stream_usage=stream_usage,
+            headers=headers,
+            settings=settings,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(timeout=self._timeouts(), limits=self._limits())
+        self._closed = False
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection pool (only if this client created it)."""
+        self._closed = True
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> LMStudioClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- transport --------------------------------------------------------------------
+
+    def _send(self, call: Call, *, stream: bool) -> httpx.Response:
+        """Send with retries; return a 2xx response (body unread when ``stream``)."""
+        if self._closed:
+            raise RuntimeError("This LMStudioClient is closed; create a new one.")
+        attempt = 0
+        while True:
+            request = self._request(call)
+            logger.debug("%s %s (attempt %d)", call.method, request.url, attempt + 1)
+            try:
+                with self._guard(call):
+                    response = self._http.send(request, stream=True)
+                    if response.status_code < 400 and not stream:
+                        response.read()
+                if response.status_code < 400:
+                    return response
+                with self._guard(call):
+                    content = response.read()
+                response.close()
+                error: APIStatusError | APIConnectionError = self._status_failure(call, response.status_code, content)
+                retry_after = parse_retry_after(response.headers)
+                retryable = should_retry_status(response.status_code)
+            except APITimeoutError as exc:
+                # A timeout that is not a connect timeout may be a slow generation: repeating it
+                # would only double the wait.
+                if not isinstance(exc.__cause__, httpx.ConnectTimeout):
+                    raise
+                error, retry_after, retryable = exc, None, True
+            except APIConnectionError as exc:
+                error, retry_after, retryable = exc, None, True
+            if not retryable or attempt >= call.max_retries:
+                raise error
+            delay = backoff_delay(attempt, retry_after)
+            logger.debug("retrying %s %s in %.2f s after: %s", call.method, call.path, delay, error)
+            time.sleep(delay)
+            attempt += 1
+
+    def _status_failure(self, call: Call, status_code: int, content: bytes) -> APIStatusError:
+        error = self._error(call, status_code, content)
+        if type(error) is ModelNotFoundError and call.model:
+            try:
+                listed = self._drive(self._models_plan(api="openai", timeout=min(self.timeout, 5.0), max_retries=0))
+            except LMStudioAdapterError:
+                listed = []  # best effort: the original error matters more
+            error = self._error(call, status_code, content, available=tuple(m.id for m in listed))
+        return error
+
+    def _drive(self, plan: Plan[T]) -> T:
+        """Run a request plan from the shared core, feeding it each answer's JSON."""
+        try:
+            call = next(plan)
+            while True:
+                try:
+                    body = self._send(call, stream=False).json()
+                except APIStatusError as exc:
+                    call = plan.throw(exc)
+                    continue
+                except ValueError:
+                    body = None
+                call = plan.send(body)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    # --- models -----------------------------------------------------------------------
+
+    def list_models(
+        self, *, api: str | None = None, timeout: float | None = None, max_retries: int | None = None
+    ) -> list[ModelInfo]:
+        """List the models the server knows, with type, state, context and capabilities when it says.
+
+        The first call on a client with ``api="auto"`` finds the richest model API the server
+        has (``/api/v1``, then ``/api/v0``, then ``/v1``) and remembers it; ``LM_STUDIO_API``
+        or ``api=`` skips that discovery.
+
+        Raises:
+            APIConnectionError: the server is not reachable.
+            AuthenticationError: the server requires a token.
+        """
+        if api is None and self._detected is None:
+            with self._detect_lock:
+                return self._drive(self._models_plan(api=api, timeout=timeout, max_retries=max_retries))
+        return self._drive(self._models_plan(api=api, timeout=timeout, max_retries=max_retries))
+
+    def get_model(self, model: str | None = None) -> ModelInfo:
+        """Details of one model (default: the client's model).
+
+        Raises:
+            ModelNotFoundError: the server does not list it; the message lists what it has.
+        """
+        return self._pick_model(self.list_models(), model)
+
+    def ping(self, *, timeout: float | None = None) -> bool:
+        """Whether the server answers ``GET /v1/models`` within ``timeout`` (default: the probe timeout).
+
+        Never retries and never raises for an unreachable server: it answers in milliseconds
+        when the port is closed, and within the probe timeout when the host is silent.
+        """
+        try:
+            self._drive(self._models_plan(api="openai", timeout=timeout or self.settings.probe_timeout, max_retries=0))
+        except LMStudioAdapterError:
+            return False
+        return True
+
+    # --- inference --------------------------------------------------------------------
+
+    def chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        model: str | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        tool_choice: Any = None,
+        response_format: Any = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **params: Any,
+    ) -> ChatCompletion:
+        """Send a chat completion and return the whole reply.
+
+        Args:
+            messages: OpenAI-style messages (``role`` and ``content``; tool calls and
+                results as in the OpenAI API). ``content: None`` is sent as ``""``.
+            model: Model id; default the client's.
+            tools: OpenAI function tools.
+            tool_choice: ``auto``, ``none``, ``required`` (or ``any``), or a tool name
+                (emulated: only that tool is sent, with ``required``).
+            response_format: ``{"type": "json_schema", ...}``; ``{"type": "json_object"}``
+                is sent as a schema of ``{"type": "object"}`` (LM Studio rejects JSON mode).
+            extra_body: Fields sent as they are (server-specific options).
+            timeout: Seconds for this call.
+            max_retries: Retries for this call.
+            **params: Sampling fields: ``temperature``, ``top_p``, ``top_k``, ``min_p``,
+                ``max_tokens``, ``stop``, ``seed``, ``presence_penalty``,
+                ``frequency_penalty``, ``repeat_penalty``, ``logit_bias``, ``logprobs``,
+                ``top_logprobs``, ``parallel_tool_calls``, ``ttl``, ``draft_model``.
+
+        Raises:
+            InputError: the arguments are invalid (nothing was sent).
+            APIError: a subclass naming what went wrong and how to fix it.
+        """
+        call = self._chat_call(
+            messages,
+            model=model,
+            stream=False,
+            tools=tools,
+            tool_choice=tool_choice,
+            response_format=response_format,
+            extra_body=extra_body,
+            timeout=timeout,
+            max_retries=max_retries,
+            params=params,
+        )
+        response = self._send(call, stream=False)
+        return self._finish_chat(self._parse(call, ChatCompletion, response.content))
+
+    def stream_chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        model: str | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        tool_choice: Any = None,
+        response_format: Any = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **params: Any,
+    ) -> Stream[ChatCompletionChunk]:
+        """Stream a chat completion; takes the same arguments as :meth:`chat`.
+
+        Retries happen only before the first byte arrives. The last chunk carries the
+        usage (empty ``choices``) when the server reports it.
+        """
+        call = self._chat_call(
+            messages,
+            model=model,
+            stream=True,
+            tools=tools,
+            tool_choice=tool_choice,
+            response_format=response_format,
+            extra_body=extra_body,
+            timeout=timeout,
+            max_retries=max_retries,
+            params=params,
+        )
+        response = self._send(call, stream=True)
+        return Stream(response, self._chunk_parser(call, ChatCompletionChunk), lambda: self._guard(call))
+
+    def complete(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **params: Any,
+    ) -> Completion:
+        """Text completion (``/v1/completions``, no chat template), for base models."""
+        call = self._completion_call(
+            prompt,
+            model=model,
+            stream=False,
+            extra_body=extra_body,
+            timeout=timeout,
+            max_retries=max_retries,
+            params=params,
+        )
+        return self._parse(call, Completion, self._send(call, stream=False).content)
+
+    def stream_complete(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        **params: Any,
+    ) -> Stream[Completion]:
+        """Stream a text completion; takes the same arguments as :meth:`complete`."""
+        call = self._completion_call(
+            prompt,
+            model=model,
+            stream=True,
+            extra_body=extra_body,
+            timeout=timeout,
+            max_retries=max_retries,
+            params=params,
+        )
+        response = self._send(call, stream=True)
+        return Stream(response, self._chunk_parser(call, Completion), lambda: self._guard(call))
+
+    def embed(
+        self,
+        texts: str | Sequence[str],
+        *,
+        model: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> EmbeddingResponse:
+        """Embed one string or many (strings only: LM Studio rejects token ids)."""
+        call = self._embeddings_call(
+            texts, model=model, extra_body=extra_body, timeout=timeout, max_retries=max_retries
+        )
+        return self._parse(call, EmbeddingResponse, self._send(call, stream=False).content)

@@ -1,0 +1,170 @@
+"""Configuration: ``LMStudioSettings`` and the one place where values are normalised."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lmstudio_adapters._errors import ConfigError
+
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MODEL", "DEFAULT_TIMEOUT_MS", "LMStudioSettings", "normalize_base_url"]
+
+DEFAULT_BASE_URL = "http://localhost:1234"
+DEFAULT_MODEL = "local-model"
+DEFAULT_TIMEOUT_MS = 30_000
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_PROBE_TIMEOUT_MS = 1_000
+DEFAULT_PROBE_CACHE_TTL_S = 30.0
+
+ApiFlavor = Literal["auto", "openai", "v0", "v1"]
+Preference = Literal["local", "cloud", "local-only"]
+
+# What each field must look like, shown in ConfigError messages next to the variable name.
+_EXPECTED = {
+    "url": "an http(s) URL such as http://localhost:1234",
+    "model": "a model id such as qwen/qwen3-4b",
+    "timeout_ms": "a whole number of milliseconds greater than 0, such as 30000",
+    "max_retries": "a whole number, 0 or more, such as 2",
+    "api": "one of auto, openai, v0, v1",
+    "prefer": "one of local, cloud, local-only",
+    "fallback": "a provider:model string such as openai:gpt-4o-mini",
+    "probe_timeout_ms": "a whole number of milliseconds greater than 0, such as 1000",
+    "probe_cache_ttl": "a number of seconds, 0 or more, such as 30",
+    "api_key": "a token string",
+}
+
+
+def normalize_base_url(url: str, *, source: str = "base_url") -> str:
+    """Return the server root for ``url``: no trailing ``/`` and no trailing ``/v1``.
+
+    Users copy ``http://localhost:1234/v1`` from OpenAI-style guides; every route this
+    library calls is built from the root, so both spellings work.
+
+    Raises:
+        ConfigError: if ``url`` is not an absolute http(s) URL.
+    """
+    text = url.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"{source}={url!r} is not a valid server URL: expected {_EXPECTED['url']} "
+            "(the scheme http:// or https:// is required)."
+        )
+    text = text.rstrip("/")
+    if text.endswith("/v1"):
+        text = text[: -len("/v1")]
+    return text
+
+
+class LMStudioSettings(BaseSettings):
+    """Settings for reaching an LM Studio server, read from ``LM_STUDIO_*`` variables.
+
+    Precedence, for every field: explicit argument > environment variable > default.
+
+    Example:
+        >>> settings = LMStudioSettings(url="http://localhost:1234/v1", timeout_ms=5000)
+        >>> settings.base_url, settings.timeout
+        ('http://localhost:1234', 5.0)
+
+    Raises:
+        ConfigError: when a value is invalid; the message names the variable and what
+            it expects.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LM_STUDIO_", extra="ignore", frozen=True)
+
+    url: str = Field(default=DEFAULT_BASE_URL, validation_alias="LM_STUDIO_URL")
+    """Server root (``LM_STUDIO_URL``); a trailing ``/v1`` is accepted. Default ``http://localhost:1234``."""
+
+    model: str = Field(default=DEFAULT_MODEL, min_length=1, validation_alias="LM_STUDIO_MODEL")
+    """Model id used when none is given (``LM_STUDIO_MODEL``). Default ``local-model``."""
+
+    timeout_ms: int = Field(default=DEFAULT_TIMEOUT_MS, gt=0, validation_alias="LM_STUDIO_TIMEOUT")
+    """Per-request timeout in **milliseconds** (``LM_STUDIO_TIMEOUT``). Default 30000."""
+
+    api_key: SecretStr | None = Field(default=None, validation_alias="LM_STUDIO_API_KEY")
+    """API token for servers with authentication on (``LM_STUDIO_API_KEY``, LM Studio 0.4+)."""
+
+    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0, validation_alias="LM_STUDIO_MAX_RETRIES")
+    """Retries on connection errors, 408, 429 and 5xx (``LM_STUDIO_MAX_RETRIES``). Default 2."""
+
+    api: ApiFlavor = Field(default="auto", validation_alias="LM_STUDIO_API")
+    """Model-listing API: ``auto`` detects it once per client (``LM_STUDIO_API``)."""
+
+    probe_timeout_ms: int = Field(default=DEFAULT_PROBE_TIMEOUT_MS, gt=0, validation_alias="LM_STUDIO_PROBE_TIMEOUT")
+    """Timeout of the reachability probe in milliseconds (``LM_STUDIO_PROBE_TIMEOUT``). Default 1000."""
+
+    probe_cache_ttl: float = Field(
+        default=DEFAULT_PROBE_CACHE_TTL_S, ge=0, validation_alias="LM_STUDIO_PROBE_CACHE_TTL"
+    )
+    """Seconds a probe result is reused by the selector (``LM_STUDIO_PROBE_CACHE_TTL``). Default 30."""
+
+    prefer: Preference = Field(default="local", validation_alias="LM_STUDIO_PREFER")
+    """Selector preference (``LM_STUDIO_PREFER``): ``local``, ``cloud`` or ``local-only``."""
+
+    fallback: str | None = Field(default=None, validation_alias="LM_STUDIO_FALLBACK")
+    """Cloud model used when LM Studio cannot serve, as ``provider:model`` (``LM_STUDIO_FALLBACK``)."""
+
+    def __init__(self, **values: Any) -> None:
+        # Accept field names as arguments (url=..., timeout_ms=...) as well as the aliases.
+        try:
+            super().__init__(**_by_alias(values))
+        except ValidationError as exc:
+            raise _config_error(exc) from None
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        normalize_base_url(value, source="LM_STUDIO_URL")
+        return value
+
+    @field_validator("fallback")
+    @classmethod
+    def _check_fallback(cls, value: str | None) -> str | None:
+        if value is not None and value.strip() and ":" not in value:
+            raise ValueError("missing provider prefix")
+        return value or None
+
+    @property
+    def base_url(self) -> str:
+        """The server root, normalised (no trailing ``/`` or ``/v1``)."""
+        return normalize_base_url(self.url, source="LM_STUDIO_URL")
+
+    @property
+    def timeout(self) -> float:
+        """The request timeout in seconds."""
+        return self.timeout_ms / 1000
+
+    @property
+    def probe_timeout(self) -> float:
+        """The reachability-probe timeout in seconds."""
+        return self.probe_timeout_ms / 1000
+
+
+def _by_alias(values: dict[str, Any]) -> dict[str, Any]:
+    fields = LMStudioSettings.model_fields
+    renamed: dict[str, Any] = {}
+    for key, value in values.items():
+        field = fields.get(key)
+        alias = field.validation_alias if field is not None else None
+        renamed[alias if isinstance(alias, str) else key] = value
+    return renamed
+
+
+def _config_error(exc: ValidationError) -> ConfigError:
+    lines = []
+    for error in exc.errors():
+        loc = str(error["loc"][0]) if error["loc"] else ""
+        field = next(
+            (name for name, info in LMStudioSettings.model_fields.items() if loc in (name, info.validation_alias)),
+            loc,
+        )
+        variable = (
+            LMStudioSettings.model_fields[field].validation_alias if field in LMStudioSettings.model_fields else loc
+        )
+        shown = "<hidden>" if field == "api_key" else repr(error.get("input"))
+        lines.append(f"{variable}={shown} is invalid: expected {_EXPECTED.get(field, 'a valid value')}.")
+    return ConfigError(" ".join(lines))

@@ -1,0 +1,362 @@
+"""What the sync and async clients share: configuration, request building, parsing, errors.
+
+Only the I/O differs between ``LMStudioClient`` and ``AsyncLMStudioClient``; everything a
+request or a response goes through lives here, so both behave the same byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from lmstudio_adapters._config import LMStudioSettings, normalize_base_url
+from lmstudio_adapters._errors import APIStatusError, AuthenticationError, ConfigError, ResponseError
+from lmstudio_adapters._mapping import decode_body, map_transport_errors, status_error
+from lmstudio_adapters._reasoning import split_think_tags
+from lmstudio_adapters._requests import (
+    build_chat_body,
+    build_completion_body,
+    build_embeddings_body,
+    dumps,
+)
+from lmstudio_adapters._routes import MODELS_ROUTES, DetectedApi, parse_models
+from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, ModelInfo
+from lmstudio_adapters._stream import ChunkParser
+from lmstudio_adapters._version import __version__
+
+__all__ = ["CONNECT_TIMEOUT", "KEEPALIVE_EXPIRY", "Call", "ClientCore", "Plan"]
+
+logger = logging.getLogger("lmstudio_adapters")
+
+#: A local server answers a connect at once or is not there; LAN servers still fit in this.
+CONNECT_TIMEOUT = 5.0
+#: LM Studio (Express) drops idle keep-alive sockets after 5 s: release ours before that.
+KEEPALIVE_EXPIRY = 4.0
+MAX_CONNECTIONS = 100
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+T = TypeVar("T")
+#: A request plan: yields calls, receives each answer's JSON (or has the error thrown in).
+Plan = Generator["Call", Any, T]
+
+#: Sampling and generation fields LM Studio accepts on /v1 (lmstudio-api.md, 2.2.1).
+SAMPLING_FIELDS = (
+    "temperature",
+    "top_p",
+    "top_k",
+    "min_p",
+    "max_tokens",
+    "stop",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "repeat_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "parallel_tool_calls",
+    "ttl",
+    "draft_model",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One prepared request: what to send, and what the errors should say about it."""
+
+    method: str
+    path: str
+    content: bytes | None
+    model: str
+    timeout: float
+    max_retries: int
+
+    def url(self, base_url: str) -> str:
+        """The full URL of this call."""
+        return base_url + self.path
+
+
+class ClientCore:
+    """Configuration and sans-I/O logic shared by both clients."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        model: str | None = None,
+        api_key: str | SecretStr | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        api: str | None = None,
+        parse_think_tags: bool = True,
+        stream_usage: bool = True,
+        headers: Mapping[str, str] | None = None,
+        settings: LMStudioSettings | None = None,
+    ) -> None:
+        settings = settings if settings is not None else LMStudioSettings()
+        self.settings = settings
+        self.base_url = normalize_base_url(base_url) if base_url is not None else settings.base_url
+        self.model = model or settings.model
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+                raise ConfigError(f"timeout={timeout!r} is invalid: expected a number of seconds greater than 0.")
+            self.timeout = float(timeout)
+            self._timeout_source = f"timeout={timeout:g}"
+        else:
+            self.timeout = settings.timeout
+            self._timeout_source = f"LM_STUDIO_TIMEOUT={settings.timeout_ms}"
+        if max_retries is not None and (
+            isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0
+        ):
+            raise ConfigError(f"max_retries={max_retries!r} is invalid: expected a whole number, 0 or more.")
+        self.max_retries = settings.max_retries if max_retries is None else max_retries
+        if api is not None and api not in ("auto", "openai", "v0", "v1"):
+            raise ConfigError(f"api={api!r} is invalid: expected one of auto, openai, v0, v1.")
+        self.api = api or settings.api
+        key = api_key if api_key is not None else settings.api_key
+        self._api_key = key if isinstance(key, SecretStr) or key is None else SecretStr(key)
+        self.parse_think_tags = parse_think_tags
+        self.stream_usage = stream_usage
+        self._extra_headers = dict(headers or {})
+        self._detected: DetectedApi | None = None if self.api == "auto" else self.api  # type: ignore[assignment]
+        self._detect_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, model={self.model!r}, timeout={self.timeout:g})"
+
+    @property
+    def api_key(self) -> SecretStr | None:
+        """The API token, if one is configured (shown masked)."""
+        return self._api_key
+
+    @property
+    def detected_api(self) -> DetectedApi | None:
+        """The API generation found by the last model listing (``v1``, ``v0``, ``openai``)."""
+        return self._detected
+
+    def _headers(self) -> dict[str, str]:
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "User-Agent": f"lmstudio-adapters/{__version__}",
+        }
+        if self._api_key is not None:
+            headers["Authorization"] = f"Bearer {self._api_key.get_secret_value()}"
+        headers.update(self._extra_headers)
+        return headers
+
+    def _timeouts(self) -> httpx.Timeout:
+        return httpx.Timeout(self.timeout, connect=min(self.timeout, CONNECT_TIMEOUT))
+
+    def _limits(self) -> httpx.Limits:
+        return httpx.Limits(max_connections=MAX_CONNECTIONS, keepalive_expiry=KEEPALIVE_EXPIRY)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        *,
+        model: str = "",
+        timeout: float | None,
+        max_retries: int | None,
+    ) -> Call:
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+            raise ConfigError(f"timeout={timeout!r} is invalid: expected a number of seconds greater than 0.")
+        return Call(
+            method=method,
+            path=path,
+            content=dumps(body) if body is not None else None,
+            model=model,
+            timeout=self.timeout if timeout is None else float(timeout),
+            max_retries=self.max_retries if max_retries is None else max_retries,
+        )
+
+    def _request(self, call: Call) -> httpx.Request:
+        return httpx.Request(
+            call.method,
+            call.url(self.base_url),
+            content=call.content,
+            headers=self._headers(),
+            extensions={"timeout": httpx.Timeout(call.timeout, connect=min(call.timeout, CONNECT_TIMEOUT)).as_dict()},
+        )
+
+    def _guard(self, call: Call) -> Any:
+        source = self._timeout_source if call.timeout == self.timeout else f"timeout={call.timeout:g}"
+        return map_transport_errors(
+            method=call.method,
+            url=call.url(self.base_url),
+            base_url=self.base_url,
+            timeout=call.timeout,
+            timeout_source=source,
+        )
+
+    # --- request builders -------------------------------------------------------------
+
+    def _chat_call(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        model: str | None,
+        stream: bool,
+        tools: Sequence[Mapping[str, Any]] | None,
+        tool_choice: Any,
+        response_format: Any,
+        extra_body: Mapping[str, Any] | None,
+        timeout: float | None,
+        max_retries: int | None,
+        params: Mapping[str, Any],
+    ) -> Call:
+        model = model or self.model
+        body = build_chat_body(
+            messages,
+            model=model,
+            stream=stream,
+            stream_usage=self.stream_usage,
+            params=_sampling(params),
+            tools=tools,
+            tool_choice=tool_choice,
+            response_format=response_format,
+            extra_body=extra_body,
+        )
+        return self._call("POST", "/v1/chat/completions", body, model=model, timeout=timeout, max_retries=max_retries)
+
+    def _completion_call(
+        self,
+        prompt: str,
+        *,
+        model: str | None,
+        stream: bool,
+        extra_body: Mapping[str, Any] | None,
+        timeout: float | None,
+        max_retries: int | None,
+        params: Mapping[str, Any],
+    ) -> Call:
+        model = model or self.model
+        body = build_completion_body(
+            prompt,
+            model=model,
+            stream=stream,
+            stream_usage=self.stream_usage,
+            params=_sampling(params),
+            extra_body=extra_body,
+        )
+        return self._call("POST", "/v1/completions", body, model=model, timeout=timeout, max_retries=max_retries)
+
+    def _embeddings_call(
+        self,
+        texts: str | Sequence[str],
+        *,
+        model: str | None,
+        extra_body: Mapping[str, Any] | None,
+        timeout: float | None,
+        max_retries: int | None,
+    ) -> Call:
+        model = model or self.model
+        body = build_embeddings_body(texts, model=model, extra_body=extra_body)
+        return self._call("POST", "/v1/embeddings", body, model=model, timeout=timeout, max_retries=max_retries)
+
+    # --- model listing (a plan, so sync and async share it) ----------------------------
+
+    def _models_plan(self, *, api: str | None, timeout: float | None, max_retries: int | None) -> Plan[list[ModelInfo]]:
+        flavour = api or self._detected
+        routes = dict(MODELS_ROUTES)
+        candidates: list[tuple[DetectedApi, str]] = (
+            list(MODELS_ROUTES) if flavour is None or flavour == "auto" else [(flavour, routes[flavour])]  # type: ignore[index,list-item]
+        )
+        last: tuple[Call, Any] | None = None
+        for candidate, path in candidates:
+            call = self._call("GET", path, None, timeout=timeout, max_retries=max_retries)
+            try:
+                body = yield call
+            except AuthenticationError:
+                raise
+            except APIStatusError as exc:
+                if len(candidates) == 1:
+                    raise
+                last = (call, exc.body)
+                continue
+            models = parse_models(candidate, body)
+            if models is not None:
+                if flavour in (None, "auto"):
+                    self._detected = candidate
+                    logger.debug("server at %s speaks the %s model API", self.base_url, candidate)
+                return models
+            last = (call, body)
+        assert last is not None
+        raise self._error(last[0], 200, json.dumps(last[1]).encode())
+
+    def _pick_model(self, models: list[ModelInfo], wanted: str | None) -> ModelInfo:
+        wanted = wanted or self.model
+        for info in models:
+            if info.id == wanted:
+                return info
+        call = self._call("GET", "/v1/models", None, model=wanted, timeout=None, max_retries=0)
+        raise self._error(
+            call,
+            404,
+            b'{"error": {"message": "model not found", "code": "model_not_found"}}',
+            available=tuple(info.id for info in models),
+        )
+
+    # --- response handling ------------------------------------------------------------
+
+    def _error(self, call: Call, status_code: int, content: bytes, available: tuple[str, ...] = ()) -> APIStatusError:
+        return status_error(
+            status_code,
+            content,
+            method=call.method,
+            url=call.url(self.base_url),
+            base_url=self.base_url,
+            model=call.model,
+            available=available,
+        )
+
+    def _parse(self, call: Call, model_type: type[ModelT], content: bytes) -> ModelT:
+        try:
+            return model_type.model_validate_json(content)
+        except ValidationError:
+            body = decode_body(content)
+            if isinstance(body, dict) and "error" in body:
+                raise self._error(call, 200, content) from None
+            shown = content[:200].decode("utf-8", "replace")
+            raise ResponseError(
+                f"LM Studio's answer to {call.method} {call.path} could not be read as "
+                f"{model_type.__name__}: {shown!r}. Check that LM_STUDIO_URL points at LM Studio.",
+                method=call.method,
+                url=call.url(self.base_url),
+            ) from None
+
+    def _finish_chat(self, completion: ChatCompletion) -> ChatCompletion:
+        if self.parse_think_tags:
+            for choice in completion.choices:
+                message = choice.message
+                if not message.reasoning_content and "think>" in message.content:
+                    message.reasoning_content, message.content = split_think_tags(message.content)
+        return completion
+
+    def _chunk_parser(self, call: Call, chunk_type: type[ModelT]) -> ChunkParser[ModelT]:
+        return ChunkParser(
+            chunk_type,
+            method=call.method,
+            url=call.url(self.base_url),
+            base_url=self.base_url,
+            model=call.model,
+            parse_think_tags=self.parse_think_tags and chunk_type is ChatCompletionChunk,
+        )
+
+
+def _sampling(params: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(params) - set(SAMPLING_FIELDS)
+    if unknown:
+        raise TypeError(
+            f"Unknown argument(s) {', '.join(sorted(unknown))}; pass server-specific fields in extra_body={{...}}."
+        )
+    return {name: params[name] for name in SAMPLING_FIELDS if params.get(name) is not None}

@@ -1,0 +1,207 @@
+"""Every error lmstudio-adapters raises, under one base class.
+
+```
+LMStudioAdapterError
+├── ConfigError (ValueError)            bad LM_STUDIO_* value or constructor argument
+├── InputError (ValueError)             bad call arguments (messages, tools, max_tokens); nothing sent
+└── APIError                            .method .url
+    ├── APIConnectionError              server not running / refused / reset
+    │   └── APITimeoutError (TimeoutError)
+    ├── APIStatusError                  .status_code .body .server_message
+    │   ├── BadRequestError
+    │   │   └── ContextLengthError
+    │   ├── AuthenticationError
+    │   ├── ModelNotFoundError          unknown model id (lists what the server has)
+    │   │   └── ModelNotLoadedError     no model loaded / failed to load
+    │   ├── RateLimitError
+    │   └── ServerError
+    └── ResponseError                   malformed JSON or SSE, error event mid-stream
+```
+
+The base is not called ``LMStudioError``: the official ``lmstudio`` SDK owns that name,
+and a user with both installed would catch the wrong one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigError",
+    "ContextLengthError",
+    "InputError",
+    "LMStudioAdapterError",
+    "ModelNotFoundError",
+    "ModelNotLoadedError",
+    "RateLimitError",
+    "ResponseError",
+    "ServerError",
+]
+
+START_SERVER_HINT = (
+    "Start the server in LM Studio (Developer tab) or with `lms server start`, or set LM_STUDIO_URL to where it runs."
+)
+
+
+class LMStudioAdapterError(Exception):
+    """Base class of every error raised by lmstudio-adapters."""
+
+    #: Whether repeating the same call later can succeed.
+    is_retryable: bool = False
+
+
+class ConfigError(LMStudioAdapterError, ValueError):
+    """A configuration value (environment variable or argument) is invalid."""
+
+
+class InputError(LMStudioAdapterError, ValueError):
+    """A call's arguments are invalid (empty messages, unknown role, bad tool schema...); nothing was sent."""
+
+
+class APIError(LMStudioAdapterError):
+    """A request to the LM Studio server failed.
+
+    Attributes:
+        method: The HTTP method of the failed request.
+        url: The URL of the failed request.
+    """
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.url = url
+
+
+class APIConnectionError(APIError):
+    """The server could not be reached, or dropped the connection."""
+
+    is_retryable = True
+
+    @classmethod
+    def not_reachable(cls, base_url: str, cause: str, *, method: str = "", url: str = "") -> APIConnectionError:
+        """Build the standard "server not running" error for ``base_url``."""
+        return cls(
+            f"LM Studio is not reachable at {base_url} ({cause}). {START_SERVER_HINT}",
+            method=method,
+            url=url,
+        )
+
+
+class APITimeoutError(APIConnectionError, TimeoutError):
+    """The server did not answer within the configured timeout."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str = "",
+        url: str = "",
+        timeout: float | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.timeout = timeout
+
+
+class APIStatusError(APIError):
+    """The server answered with an error (an HTTP error status or an error body).
+
+    Attributes:
+        status_code: The HTTP status (LM Studio sends some errors with 200).
+        body: The decoded error body, if it was JSON.
+        server_message: The server's own error text.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: Any = None,
+        server_message: str = "",
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.status_code = status_code
+        self.body = body
+        self.server_message = server_message
+
+
+class BadRequestError(APIStatusError):
+    """The server rejected the request as invalid; its own message is kept."""
+
+
+class ContextLengthError(BadRequestError):
+    """The prompt does not fit in the model's loaded context length."""
+
+
+class AuthenticationError(APIStatusError):
+    """The server requires an API token (LM Studio 0.4+) and none or a wrong one was sent."""
+
+
+class ModelNotFoundError(APIStatusError):
+    """The requested model id is unknown to the server.
+
+    Attributes:
+        model: The id that was asked for.
+        available: The model ids the server listed, when they could be fetched.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        model: str = "",
+        available: tuple[str, ...] = (),
+        body: Any = None,
+        server_message: str = "",
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        super().__init__(
+            message,
+            status_code=status_code,
+            body=body,
+            server_message=server_message,
+            method=method,
+            url=url,
+        )
+        self.model = model
+        self.available = available
+
+
+class ModelNotLoadedError(ModelNotFoundError):
+    """No model is loaded, or the model failed to load (just-in-time loading off or failing)."""
+
+
+class RateLimitError(APIStatusError):
+    """The server asked the client to slow down (HTTP 429)."""
+
+    is_retryable = True
+
+
+class ServerError(APIStatusError):
+    """The server failed while handling the request (HTTP 5xx, model crash)."""
+
+    is_retryable = True
+
+
+class ResponseError(APIError):
+    """The server's answer could not be understood, or a stream broke off with an error."""
+
+
+def _set_public_module() -> None:
+    # Tracebacks read `lmstudio_adapters.ModelNotFoundError`, not the private module.
+    for name in __all__:
+        globals()[name].__module__ = "lmstudio_adapters"
+
+
+_set_public_module()

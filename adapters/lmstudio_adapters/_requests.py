@@ -1,0 +1,259 @@
+"""Request bodies: check what the caller gave, then reshape it into what LM Studio accepts.
+
+Every normalisation here answers a documented LM Studio quirk (lmstudio-api.md):
+``json_object`` is rejected (send ``json_schema`` with ``{"type": "object"}``), assistant
+``content: null`` is rejected (send ``""``), tool results must be strings, and the object
+form of ``tool_choice`` is not honoured (send only that tool, with ``required``).
+The same call always produces the same bytes: no ids, no timestamps, stable key order.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from lmstudio_adapters._errors import InputError
+
+__all__ = ["JSON_MODE_FORMAT", "build_chat_body", "build_completion_body", "build_embeddings_body", "dumps"]
+
+ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
+
+JSON_MODE_FORMAT: dict[str, Any] = {
+    "type": "json_schema",
+    "json_schema": {"name": "json_object", "schema": {"type": "object"}},
+}
+
+
+def dumps(body: Mapping[str, Any]) -> bytes:
+    """Serialise a body compactly and deterministically (insertion order is kept)."""
+    try:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"The request cannot be sent as JSON: {exc}. Pass only JSON-compatible values.") from None
+
+
+def _check_max_tokens(value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or (value < 1 and value != -1):
+        raise InputError(
+            f"max_tokens={value!r} is invalid: use a positive whole number, or -1 for no limit "
+            "(LM Studio's convention)."
+        )
+
+
+def _check_image(url: Any) -> None:
+    if not isinstance(url, str) or not url:
+        raise InputError("An image part has no URL. Pass a data: URL (base64) or an http(s) URL.")
+    if not url.startswith("data:"):
+        return
+    header, sep, payload = url.partition(",")
+    if not sep or not header.startswith("data:image/") or not header.endswith(";base64"):
+        raise InputError(
+            f"An image part's data URL starts with {header[:40]!r}, which is not an image: "
+            "expected data:image/<png|jpeg|webp|gif>;base64,<data>."
+        )
+    try:
+        base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError(
+            "An image part's data URL holds invalid base64 data. Encode the image bytes with base64."
+        ) from None
+
+
+def _normalise_content(content: Any, role: str, index: int) -> Any:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        if role == "tool":
+            # Tool results must reach LM Studio as strings.
+            texts = [part.get("text", "") if isinstance(part, dict) else str(part) for part in content]
+            return "".join(texts)
+        for part in content:
+            if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+                raise InputError(f"messages[{index}].content has a part {part!r} that is not an object with a 'type'.")
+            if part["type"] == "image_url":
+                image = part.get("image_url")
+                _check_image(image.get("url") if isinstance(image, dict) else image)
+        return content
+    if role == "tool":
+        return json.dumps(content, ensure_ascii=False)
+    raise InputError(f"messages[{index}].content is a {type(content).__name__}; expected a string or a list of parts.")
+
+
+def _normalise_tool_calls(calls: Any, index: int) -> list[dict[str, Any]]:
+    if not isinstance(calls, list):
+        raise InputError(f"messages[{index}].tool_calls must be a list.")
+    fixed = []
+    for call in calls:
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise InputError(f"messages[{index}].tool_calls has an entry without function.name: {call!r}.")
+        arguments = function.get("arguments", "")
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments, ensure_ascii=False)
+        fixed.append(
+            {
+                "id": str(call.get("id") or ""),
+                "type": "function",
+                "function": {"name": function["name"], "arguments": arguments},
+            }
+        )
+    return fixed
+
+
+def normalise_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Check the messages and return copies in the shape LM Studio accepts."""
+    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
+        raise InputError("messages must be a list of {'role': ..., 'content': ...} objects.")
+    if not messages:
+        raise InputError("messages is empty: pass at least one message (for example a user message).")
+    fixed: list[dict[str, Any]] = []
+    for index, message in enumerate(messages):
+        if not isinstance(message, Mapping):
+            raise InputError(f"messages[{index}] is a {type(message).__name__}; expected an object with a role.")
+        role = message.get("role")
+        if role not in ROLES:
+            raise InputError(f"messages[{index}] has role {role!r}; expected one of {', '.join(sorted(ROLES))}.")
+        out = dict(message)
+        out["content"] = _normalise_content(message.get("content"), role, index)
+        if role == "assistant" and message.get("tool_calls"):
+            out["tool_calls"] = _normalise_tool_calls(message["tool_calls"], index)
+        elif "tool_calls" in out:
+            del out["tool_calls"]
+        if role == "tool" and out.get("tool_call_id") is None:
+            out.pop("tool_call_id", None)
+        fixed.append(out)
+    return fixed
+
+
+def _check_tools(tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    checked = []
+    for tool in tools:
+        function = tool.get("function") if isinstance(tool, Mapping) else None
+        if not isinstance(function, Mapping) or not isinstance(function.get("name"), str) or not function["name"]:
+            raise InputError(
+                f"Tool {tool!r} is not an OpenAI function tool: expected {{'type': 'function', "
+                "'function': {'name': ..., 'parameters': {...}}}."
+            )
+        parameters = function.get("parameters")
+        if parameters is not None and (
+            not isinstance(parameters, Mapping) or parameters.get("type", "object") != "object"
+        ):
+            raise InputError(
+                f"Tool {function['name']!r} has parameters {parameters!r}; expected a JSON Schema object "
+                "such as {'type': 'object', 'properties': {...}}."
+            )
+        checked.append(dict(tool))
+    return checked
+
+
+def _apply_tool_choice(body: dict[str, Any], tool_choice: Any) -> None:
+    tools = body.get("tools")
+    if tool_choice is None:
+        return
+    if isinstance(tool_choice, Mapping):
+        function = tool_choice.get("function")
+        name = function.get("name") if isinstance(function, Mapping) else None
+        tool_choice = name if isinstance(name, str) else tool_choice
+    if tool_choice in ("auto", "none", "required"):
+        body["tool_choice"] = tool_choice
+        return
+    if tool_choice == "any":
+        body["tool_choice"] = "required"
+        return
+    if isinstance(tool_choice, str):
+        # LM Studio rejects or ignores the object form: send only the named tool, required.
+        chosen = [tool for tool in tools or [] if tool["function"]["name"] == tool_choice]
+        if not chosen:
+            known = ", ".join(tool["function"]["name"] for tool in tools or []) or "none"
+            raise InputError(f"tool_choice names {tool_choice!r}, which is not among the tools given ({known}).")
+        body["tools"] = chosen
+        body["tool_choice"] = "required"
+        return
+    raise InputError(f"tool_choice={tool_choice!r} is invalid: use 'auto', 'none', 'required' or a tool name.")
+
+
+def _response_format(value: Any) -> Any:
+    if isinstance(value, Mapping) and value.get("type") == "json_object":
+        return JSON_MODE_FORMAT
+    return value
+
+
+def build_chat_body(
+    messages: Sequence[Mapping[str, Any]],
+    *,
+    model: str,
+    stream: bool,
+    stream_usage: bool,
+    params: Mapping[str, Any],
+    tools: Sequence[Mapping[str, Any]] | None = None,
+    tool_choice: Any = None,
+    response_format: Any = None,
+    extra_body: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``/v1/chat/completions`` body for a call; ``params`` with value None are left out."""
+    body: dict[str, Any] = {"model": model, "messages": normalise_messages(messages)}
+    _check_max_tokens(params.get("max_tokens"))
+    body.update((key, value) for key, value in params.items() if value is not None)
+    if tools:
+        body["tools"] = _check_tools(tools)
+        _apply_tool_choice(body, tool_choice)
+    elif tool_choice not in (None, "none", "auto"):
+        raise InputError(f"tool_choice={tool_choice!r} was given without tools.")
+    if response_format is not None:
+        body["response_format"] = _response_format(response_format)
+    if stream:
+        body["stream"] = True
+        if stream_usage:
+            body["stream_options"] = {"include_usage": True}
+    if extra_body:
+        body.update(extra_body)
+    return body
+
+
+def build_completion_body(
+    prompt: str,
+    *,
+    model: str,
+    stream: bool,
+    stream_usage: bool,
+    params: Mapping[str, Any],
+    extra_body: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``/v1/completions`` body for a call."""
+    if not isinstance(prompt, str):
+        raise InputError(f"prompt must be a string, not {type(prompt).__name__}.")
+    _check_max_tokens(params.get("max_tokens"))
+    body: dict[str, Any] = {"model": model, "prompt": prompt}
+    body.update((key, value) for key, value in params.items() if value is not None)
+    if stream:
+        body["stream"] = True
+        if stream_usage:
+            body["stream_options"] = {"include_usage": True}
+    if extra_body:
+        body.update(extra_body)
+    return body
+
+
+def build_embeddings_body(
+    texts: str | Sequence[str], *, model: str, extra_body: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The ``/v1/embeddings`` body; LM Studio takes only strings, never token ids."""
+    items = [texts] if isinstance(texts, str) else list(texts)
+    if not items:
+        raise InputError("Nothing to embed: pass at least one string.")
+    for index, item in enumerate(items):
+        if not isinstance(item, str):
+            raise InputError(
+                f"Embedding input {index} is a {type(item).__name__}; LM Studio accepts only strings (never token ids)."
+            )
+    body: dict[str, Any] = {"model": model, "input": texts if isinstance(texts, str) else items}
+    if extra_body:
+        body.update(extra_body)
+    return body

@@ -1,0 +1,52 @@
+"""Retry policy: which failures are worth another try, and how long to wait first."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from time import time
+
+__all__ = ["INITIAL_RETRY_DELAY", "MAX_RETRY_DELAY", "backoff_delay", "parse_retry_after", "should_retry_status"]
+
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def should_retry_status(status_code: int) -> bool:
+    """Whether a response with ``status_code`` may succeed when sent again."""
+    return status_code in RETRYABLE_STATUSES or status_code > 504
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asked us to wait (``Retry-After``/``retry-after-ms``), if any."""
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(float(millis) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max(parsedate_to_datetime(value).timestamp() - time(), 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
+    """Delay before retry number ``attempt`` (0-based): the server's wish, else jittered backoff.
+
+    A ``Retry-After`` up to ``MAX_RETRY_DELAY`` is honoured as given; longer waits are capped
+    so a call never hangs far past its timeout.
+    """
+    if retry_after is not None:
+        return min(retry_after, MAX_RETRY_DELAY)
+    base = min(INITIAL_RETRY_DELAY * 2**attempt, MAX_RETRY_DELAY)
+    return float(base * (1 - 0.25 * random.random()))  # noqa: S311 - jitter, not cryptography

@@ -1,0 +1,259 @@
+"""Streams: SSE events to typed chunks (shared, no I/O), and the sync/async stream objects.
+
+A stream is closed the moment the consumer stops: an early ``break`` (sync), an exception,
+a cancelled task, or ``close()``/``aclose()``. Errors in the middle of a stream are raised,
+never swallowed, and nothing is retried once a chunk has reached the caller.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from typing import Any, Generic, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from lmstudio_adapters._errors import (
+    APIStatusError,
+    AuthenticationError,
+    ContextLengthError,
+    ModelNotFoundError,
+    ResponseError,
+)
+from lmstudio_adapters._mapping import status_error
+from lmstudio_adapters._reasoning import ThinkTagSplitter
+from lmstudio_adapters._schemas import ChatCompletionChunk, ChoiceDelta, Completion
+from lmstudio_adapters._sse import ServerSentEvent, SSEDecoder
+
+__all__ = ["AsyncStream", "ChunkParser", "Stream"]
+
+ChunkT = TypeVar("ChunkT", bound=BaseModel)
+
+# Mid-stream errors that name a cause the caller can act on keep their own class.
+_SPECIFIC_ERRORS = (ContextLengthError, ModelNotFoundError, AuthenticationError)
+
+
+def _is_error_body(data: str) -> bool:
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "error" in body
+
+
+class ChunkParser(Generic[ChunkT]):
+    """Turns SSE events into chunks and decides whether the stream ended complete."""
+
+    def __init__(
+        self,
+        chunk_type: type[ChunkT],
+        *,
+        method: str,
+        url: str,
+        base_url: str,
+        model: str,
+        parse_think_tags: bool,
+    ) -> None:
+        self._chunk_type = chunk_type
+        self._method, self._url, self._base_url, self._model = method, url, base_url, model
+        self._decoder = SSEDecoder()
+        self._splitters: dict[int, ThinkTagSplitter] | None = {} if parse_think_tags else None
+        self._done = False
+        self._finished = False
+        self._content_seen = False
+        self._last: ChunkT | None = None
+
+    def feed(self, raw: bytes) -> list[ChunkT]:
+        """Chunks completed by the next bytes of the body."""
+        chunks = []
+        for event in self._decoder.feed(raw):
+            chunk = self._event(event)
+            if chunk is not None:
+                chunks.append(chunk)
+        return chunks
+
+    def finish(self) -> list[ChunkT]:
+        """Chunks left at the end of the body; raises if the stream was cut short."""
+        chunks = [chunk for event in self._decoder.flush() if (chunk := self._event(event)) is not None]
+        tail = self._flush_splitters()
+        if tail is not None:
+            chunks.append(tail)
+        if not (self._finished or (self._done and self._content_seen)):
+            why = "it sent no content" if not self._content_seen else "it stopped before the end (no [DONE])"
+            raise ResponseError(
+                f"The stream from LM Studio ended incomplete: {why}. The answer was not returned as "
+                "complete. A prompt longer than the loaded context can cause this; check the server log.",
+                method=self._method,
+                url=self._url,
+            )
+        return chunks
+
+    @property
+    def done(self) -> bool:
+        """Whether ``[DONE]`` arrived."""
+        return self._done
+
+    def _error(self, data: str) -> APIStatusError | ResponseError:
+        typed = status_error(
+            200, data.encode(), method=self._method, url=self._url, base_url=self._base_url, model=self._model
+        )
+        if not isinstance(typed, _SPECIFIC_ERRORS):
+            return ResponseError(
+                f"LM Studio reported an error in the middle of the stream: {typed.server_message or data[:300]}. "
+                "The partial answer was discarded.",
+                method=self._method,
+                url=self._url,
+            )
+        return typed
+
+    def _event(self, event: ServerSentEvent) -> ChunkT | None:
+        data = event.data
+        if data == "[DONE]":
+            self._done = True
+            return None
+        if self._done or not data.strip():
+            return None
+        if event.event == "error":
+            raise self._error(data)
+        if '"error"' in data and _is_error_body(data):
+            raise self._error(data)
+        try:
+            chunk = self._chunk_type.model_validate_json(data)
+        except ValidationError:
+            raise ResponseError(
+                f"LM Studio sent a stream line that is not a valid chunk: {data[:200]!r}.",
+                method=self._method,
+                url=self._url,
+            ) from None
+        self._observe(chunk)
+        return chunk
+
+    def _observe(self, chunk: ChunkT) -> None:
+        choices = getattr(chunk, "choices", ())
+        for choice in choices:
+            if choice.finish_reason:
+                self._finished = True
+            delta = getattr(choice, "delta", None)
+            if delta is None:
+                if choice.text:
+                    self._content_seen = True
+                continue
+            if self._splitters is not None and delta.content:
+                splitter = self._splitters.setdefault(choice.index, ThinkTagSplitter())
+                reasoning, answer = splitter.feed(delta.content)
+                delta.content = answer
+                if reasoning:
+                    delta.reasoning_content += reasoning
+            if delta.content or delta.reasoning_content or delta.tool_calls:
+                self._content_seen = True
+        self._last = chunk
+
+    def _flush_splitters(self) -> ChunkT | None:
+        if not self._splitters or self._chunk_type is not ChatCompletionChunk:
+            return None
+        choices = []
+        for index, splitter in self._splitters.items():
+            reasoning, answer = splitter.flush()
+            if reasoning or answer:
+                choices.append({"index": index, "delta": ChoiceDelta(content=answer, reasoning_content=reasoning)})
+        if not choices:
+            return None
+        last = self._last
+        return self._chunk_type.model_validate(
+            {"id": getattr(last, "id", ""), "model": getattr(last, "model", ""), "choices": choices}
+        )
+
+
+def _iterate(
+    response: httpx.Response, parser: ChunkParser[ChunkT], guard: Callable[[], Any]
+) -> Generator[ChunkT, None, None]:
+    try:
+        with guard():
+            for raw in response.iter_bytes():
+                yield from parser.feed(raw)
+                if parser.done:
+                    break
+        yield from parser.finish()
+    finally:
+        response.close()
+
+
+async def _aiterate(
+    response: httpx.Response, parser: ChunkParser[ChunkT], guard: Callable[[], Any]
+) -> AsyncGenerator[ChunkT, None]:
+    try:
+        with guard():
+            async for raw in response.aiter_bytes():
+                for chunk in parser.feed(raw):
+                    yield chunk
+                if parser.done:
+                    break
+        for chunk in parser.finish():
+            yield chunk
+    finally:
+        await response.aclose()
+
+
+class Stream(Generic[ChunkT]):
+    """A streamed answer: iterate it for chunks; closes the connection when done or abandoned.
+
+    Example:
+        >>> with client.stream_chat([{"role": "user", "content": "Hi"}]) as stream:  # doctest: +SKIP
+        ...     for chunk in stream:
+        ...         print(chunk.choices[0].delta.content, end="")
+    """
+
+    def __init__(self, response: httpx.Response, parser: ChunkParser[ChunkT], guard: Callable[[], Any]) -> None:
+        self.response = response
+        # The generator must not hold `self`: then an abandoned `for` loop frees it at once,
+        # which runs its `finally` and closes the connection.
+        self._iterator: Generator[ChunkT, None, None] = _iterate(response, parser, guard)
+
+    def __iter__(self) -> Iterator[ChunkT]:
+        return self._iterator
+
+    def __next__(self) -> ChunkT:
+        return next(self._iterator)
+
+    def close(self) -> None:
+        """Stop reading and release the connection."""
+        self._iterator.close()
+        self.response.close()
+
+    def __enter__(self) -> Stream[ChunkT]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncStream(Generic[ChunkT]):
+    """The async form of :class:`Stream`; use ``async with`` or ``aclose()`` to stop early."""
+
+    def __init__(self, response: httpx.Response, parser: ChunkParser[ChunkT], guard: Callable[[], Any]) -> None:
+        self.response = response
+        self._iterator: AsyncGenerator[ChunkT, None] = _aiterate(response, parser, guard)
+
+    def __aiter__(self) -> AsyncIterator[ChunkT]:
+        return self._iterator
+
+    async def __anext__(self) -> ChunkT:
+        return await self._iterator.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection."""
+        await self._iterator.aclose()
+        await self.response.aclose()
+
+    async def __aenter__(self) -> AsyncStream[ChunkT]:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+ChatStream = Stream[ChatCompletionChunk]
+CompletionStream = Stream[Completion]
+AsyncChatStream = AsyncStream[ChatCompletionChunk]
+AsyncCompletionStream = AsyncStream[Completion]

@@ -1,0 +1,77 @@
+"""Shared fixtures: a clean environment, loopback servers, cassettes and the real local server.
+
+Cassettes replay by default (pytest-recording's ``--record-mode=none``) and never touch the
+network. ``.ci/record`` re-records them against the real local llama.cpp server (started by
+the session fixture below) or against the LM Studio named by ``LM_STUDIO_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lmstudio_adapters.testing import LocalModelServer
+from lmstudio_adapters.testing.cassettes import vcr_config_dict
+from tests import loopback
+
+ROOT = Path(__file__).resolve().parent.parent
+REPLAY_URL = "http://localhost:1234"
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's LM_STUDIO_* variables or cloud keys."""
+    for name in list(os.environ):
+        if name.startswith("LM_STUDIO_") or name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL"):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def server() -> Iterator[loopback.LoopbackServer]:
+    """A scripted loopback server, stopped after the test."""
+    with loopback.serve() as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def real_server() -> Iterator[LocalModelServer]:
+    """The real llama.cpp server with real small models (installed on first use, about 15 s)."""
+    with LocalModelServer() as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def vcr_config() -> dict[str, Any]:
+    """Match on method, path and body; scrub secrets, hosts and machine paths."""
+    return vcr_config_dict()
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    """cassettes/<test module name>/, independent of the working directory."""
+    return str(ROOT / "cassettes" / Path(str(request.node.fspath)).stem)
+
+
+def recording(config: pytest.Config) -> bool:
+    """Whether this run records cassettes (any --record-mode but none)."""
+    return config.getoption("--record-mode", default="none") not in (None, "none")
+
+
+@pytest.fixture(scope="session")
+def lmstudio_url(request: pytest.FixtureRequest) -> str:
+    """Where cassette-backed tests send traffic.
+
+    Replaying: a fixed URL (never contacted). Recording: ``LM_STUDIO_URL`` when set (a real
+    LM Studio), else the real local llama.cpp server.
+    """
+    if not recording(request.config):
+        return REPLAY_URL
+    configured = os.environ.get("LMSTUDIO_ADAPTERS_RECORD_URL")
+    if configured:
+        return configured
+    server: LocalModelServer = request.getfixturevalue("real_server")
+    return server.base_url
