@@ -75,3 +75,16 @@ def lmstudio_url(request: pytest.FixtureRequest) -> str:
         return configured
     server: LocalModelServer = request.getfixturevalue("real_server")
     return server.base_url
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Apply a module's ``MODEL_LIMITS`` ({test id: reason}) as strict xfails, per parametrised item.
+
+    Standard-suite tests that need a decision the recorded 135M model cannot make are listed
+    there with the exact reason; marking the collected item (rather than overriding the
+    method) keeps the passing parametrisations of the same test strict passes.
+    """
+    for item in items:
+        limits = getattr(getattr(item, "module", None), "MODEL_LIMITS", None)
+        if limits and item.name in limits:
+            item.add_marker(pytest.mark.xfail(reason=limits[item.name], strict=True))

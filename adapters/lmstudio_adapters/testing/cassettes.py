@@ -9,11 +9,15 @@ to the runner, so pytest-recording's ``--record-mode`` decides and the default r
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["SCRUBBED_HEADERS", "scrub_paths", "vcr_config_dict"]
+__all__ = ["BODY_MATCHER", "SCRUBBED_HEADERS", "body_matcher", "normalized_body", "scrub_paths", "vcr_config_dict"]
+
+#: Name under which :func:`body_matcher` is registered with vcrpy.
+BODY_MATCHER = "lmstudio_body"
 
 #: Request headers never written to a cassette.
 SCRUBBED_HEADERS = ("authorization", "x-api-key", "api-key", "openai-organization", "cookie", "proxy-authorization")
@@ -21,7 +25,7 @@ SCRUBBED_HEADERS = ("authorization", "x-api-key", "api-key", "openai-organizatio
 VOLATILE_RESPONSE_HEADERS = ("date", "set-cookie", "x-request-id", "etag", "server", "keep-alive")
 REPLAY_HOST = "localhost:1234"
 
-_POSIX_PATH = re.compile(r"(?<![\w.:/])/(?:home|root|Users|tmp|var|opt|usr|private|mnt|srv|work)/[^\s\"',;\]}]*")
+_POSIX_PATH = re.compile(r"(?<![\w.:/])/(?:home|root|Users|tmp|var|opt|usr|private|mnt|srv|work)/[^\s\"',;\]}\\]*")
 _WINDOWS_PATH = re.compile(r"[A-Za-z]:(?:\\\\|\\)[^\s\"',;\]}]*")
 
 
@@ -35,9 +39,54 @@ def scrub_paths(text: str) -> str:
     return _WINDOWS_PATH.sub(keep_name, _POSIX_PATH.sub(keep_name, text))
 
 
+_RANDOM_ID = re.compile(
+    r"^(?:call_|toolu_|chatcmpl-)?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$", re.IGNORECASE
+)
+_ID_KEYS = frozenset({"id", "tool_call_id"})
+
+
+def normalized_body(body: bytes | str | None) -> Any:
+    """A request body with random ids that a framework minted (uuid4 tool-call ids) numbered in order.
+
+    LangChain helpers such as ``tool_example_to_messages`` mint a new uuid per run; the same
+    conversation must still match its recording. Ids the server sent (kept in the cassette)
+    and everything else are compared as they are.
+    """
+    if body is None:
+        return None
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    seen: dict[str, str] = {}
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            out = {}
+            for key, item in value.items():
+                if key in _ID_KEYS and isinstance(item, str) and _RANDOM_ID.match(item):
+                    item = seen.setdefault(item, f"<id{len(seen)}>")
+                out[key] = walk(item)
+            return out
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        return value
+
+    return walk(data)
+
+
+def body_matcher(first: Any, second: Any) -> None:
+    """Vcrpy matcher: JSON bodies equal up to framework-minted random ids."""
+    assert normalized_body(first.body) == normalized_body(second.body)
+
+
 def _before_record_request(request: Any) -> Any:
     parts = urlsplit(request.uri)
     request.uri = urlunsplit((parts.scheme, REPLAY_HOST, parts.path, parts.query, parts.fragment))
+    for name in list(request.headers):
+        if name.lower() == "host":
+            request.headers[name] = REPLAY_HOST
     return request
 
 
@@ -62,15 +111,20 @@ def _before_record_response(response: dict[str, Any]) -> dict[str, Any]:
 def vcr_config_dict() -> dict[str, Any]:
     """The vcrpy keyword arguments: return it from a ``vcr_config`` fixture.
 
+    The ``lmstudio_body`` matcher it names is registered by this package's pytest plugin
+    (or call ``vcr.register_matcher(BODY_MATCHER, body_matcher)`` yourself).
+
     Example:
         >>> @pytest.fixture(scope="module")  # doctest: +SKIP
         ... def vcr_config():
         ...     return vcr_config_dict()
     """
     return {
-        "match_on": ["method", "path", "body"],
+        "match_on": ["method", "path", BODY_MATCHER],
         "filter_headers": list(SCRUBBED_HEADERS),
         "before_record_request": _before_record_request,
         "before_record_response": _before_record_response,
         "decode_compressed_response": True,
+        # The same call made twice (a benchmark, a retry in user code) replays the same answer.
+        "allow_playback_repeats": True,
     }

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from lmstudio_adapters.testing._server import LocalModelServer
-from lmstudio_adapters.testing.cassettes import vcr_config_dict
+from lmstudio_adapters.testing.cassettes import BODY_MATCHER, body_matcher, vcr_config_dict
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +30,9 @@ def lmstudio_local_server() -> Iterator[LocalModelServer]:
 def lmstudio_vcr_config() -> dict[str, Any]:
     """Vcrpy settings that match on method, path and body and scrub secrets and paths."""
     return vcr_config_dict()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    """Register the body matcher that ``lmstudio_vcr_config`` uses (pytest-recording hook)."""
+    vcr.register_matcher(BODY_MATCHER, body_matcher)

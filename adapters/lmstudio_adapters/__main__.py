@@ -1,0 +1,221 @@
+"""The ``lmstudio-adapters`` command: ``doctor``, ``models``, ``chat`` and ``demo``.
+
+Errors print as one line (the exception's own message, which says what to do); ``--debug``
+shows the traceback. Colour and tables only when stdout is a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from lmstudio_adapters._client import LMStudioClient
+from lmstudio_adapters._config import LMStudioSettings
+from lmstudio_adapters._errors import LMStudioAdapterError
+from lmstudio_adapters._schemas import ModelInfo
+
+__all__ = ["main"]
+
+
+class _Out:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+
+    def color(self, text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.tty else text
+
+    def ok(self, text: str) -> None:
+        print(f"{self.color('ok', '32')}    {text}", file=self.stream)
+
+    def bad(self, text: str) -> None:
+        print(f"{self.color('FAIL', '31')}  {text}", file=self.stream)
+
+    def info(self, text: str) -> None:
+        print(f"{self.color('info', '36')}  {text}", file=self.stream)
+
+
+def _yes_no(value: bool | None) -> str:
+    return "?" if value is None else ("yes" if value else "no")
+
+
+def models_table(models: Sequence[ModelInfo]) -> list[list[str]]:
+    """Rows for the model table (header first)."""
+    rows = [["id", "type", "state", "context", "quant", "tools", "vision"]]
+    for model in models:
+        rows.append(
+            [
+                model.id,
+                model.type or "?",
+                model.state or "?",
+                str(model.context_length or "?"),
+                model.quantization or "?",
+                _yes_no(model.supports_tools),
+                _yes_no(model.supports_vision),
+            ]
+        )
+    return rows
+
+
+def _print_table(rows: list[list[str]], out: TextIO) -> None:
+    if out.isatty():
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        for index, row in enumerate(rows):
+            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(), file=out)
+            if index == 0:
+                print("  ".join("-" * width for width in widths), file=out)
+    else:
+        for row in rows:
+            print("\t".join(row), file=out)
+
+
+def doctor(client: LMStudioClient, out: TextIO) -> int:
+    """Check the setup; print each finding with its fix. Returns the exit status."""
+    say = _Out(out)
+    problems = 0
+    say.info(f"LM_STUDIO_URL={client.base_url}  LM_STUDIO_MODEL={client.model}  timeout={client.timeout:g} s")
+    if not client.ping():
+        say.bad(
+            f"LM Studio is not reachable at {client.base_url}. Start the server in LM Studio (Developer tab) "
+            "or with `lms server start`, or set LM_STUDIO_URL."
+        )
+        problems += 1
+    else:
+        say.ok(f"server answers at {client.base_url}")
+        models = client.list_models()
+        names = {
+            "v1": "native REST v1 (LM Studio 0.4+)",
+            "v0": "native REST v0 (LM Studio 0.3.6+)",
+            "openai": "OpenAI-compatible /v1 only (LM Studio 0.2.x, or another server)",
+        }
+        say.ok(f"API: {names.get(client.detected_api or '', '?')}")
+        loaded = [m.id for m in models if m.is_loaded]
+        say.ok(f"{len(models)} model(s); loaded: {', '.join(loaded) if loaded else 'none reported'}")
+        if any(m.id == client.model for m in models):
+            say.ok(f"model {client.model!r} is available")
+        else:
+            problems += 1
+            listed = ", ".join(m.id for m in models if not m.is_embedding_model) or "none"
+            say.bad(f"model {client.model!r} is not listed; set LM_STUDIO_MODEL to one of: {listed}")
+    for extra, module in (("langchain", "langchain_core"), ("llama-index", "llama_index.core")):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            found = False
+        if found:
+            say.ok(f"extra [{extra}] installed")
+        else:
+            say.info(f"extra [{extra}] not installed: pip install 'lmstudio-adapters[{extra}]'")
+    say.info("result: " + ("all good" if not problems else f"{problems} problem(s)"))
+    return 1 if problems else 0
+
+
+def chat(client: LMStudioClient, prompt: str, out: TextIO, *, max_tokens: int | None) -> int:
+    """Stream one answer to ``out``, then the stats; a notice appears if the first token is slow."""
+    say = _Out(sys.stderr)
+    first = threading.Event()
+
+    def waiting() -> None:
+        if not first.wait(1.5):
+            print("... waiting for the model (LM Studio may be loading it just in time)", file=sys.stderr)
+
+    threading.Thread(target=waiting, daemon=True).start()
+    start = time.monotonic()
+    ttft: float | None = None
+    usage = None
+    stats = None
+    with client.stream_chat([{"role": "user", "content": prompt}], max_tokens=max_tokens) as stream:
+        for chunk in stream:
+            for choice in chunk.choices:
+                text = choice.delta.content
+                if text:
+                    if ttft is None:
+                        ttft = time.monotonic() - start
+                        first.set()
+                    out.write(text)
+                    out.flush()
+            usage = chunk.usage or usage
+            stats = chunk.stats or stats
+    first.set()
+    out.write("\n")
+    elapsed = time.monotonic() - start
+    parts = [f"{elapsed:.2f} s total"]
+    if ttft is not None:
+        parts.append(f"first token after {ttft:.2f} s")
+    if usage is not None:
+        parts.append(f"{usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens")
+        if elapsed > 0 and usage.completion_tokens:
+            parts.append(f"{usage.completion_tokens / elapsed:.0f} tokens/s end to end")
+    if stats is not None and stats.tokens_per_second:
+        parts.append(f"server: {stats.tokens_per_second:.0f} tokens/s")
+    say.info("; ".join(parts))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lmstudio-adapters", description="Check and use an LM Studio server.")
+    parser.add_argument("--url", help="server root (default: LM_STUDIO_URL or http://localhost:1234)")
+    parser.add_argument("--model", help="model id (default: LM_STUDIO_MODEL)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("doctor", help="check the server, the model and the installed extras")
+    models = commands.add_parser("models", help="list the server's models")
+    models.add_argument("--json", action="store_true", help="machine-readable output")
+    chat_cmd = commands.add_parser("chat", help="stream a one-shot answer, then the stats")
+    chat_cmd.add_argument("prompt")
+    chat_cmd.add_argument("--max-tokens", type=int, default=None)
+    demo = commands.add_parser("demo", help="doctor plus a demo chain; starts a local model server if needed")
+    demo.add_argument("--local", action="store_true", help="always use the embedded local server")
+    return parser
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> int:
+    settings = LMStudioSettings()
+    client = LMStudioClient(args.url, model=args.model, settings=settings)
+    with client:
+        if args.command == "doctor":
+            return doctor(client, out)
+        if args.command == "models":
+            models = client.list_models()
+            if args.json:
+                json.dump([m.model_dump() for m in models], out, indent=2)
+                out.write("\n")
+            else:
+                _print_table(models_table(models), out)
+            return 0
+        if args.command == "chat":
+            return chat(client, args.prompt, out, max_tokens=args.max_tokens)
+    from lmstudio_adapters._demo import run_demo
+
+    return run_demo(args, settings, out)
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    stream = out or sys.stdout
+    runner: Callable[[], int] = lambda: _run(args, stream)  # noqa: E731
+    if args.debug:
+        return runner()
+    try:
+        return runner()
+    except LMStudioAdapterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _entry() -> Any:  # pragma: no cover - python -m
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _entry()

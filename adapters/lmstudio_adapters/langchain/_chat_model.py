@@ -1,0 +1,490 @@
+"""``LMStudioChatModel``: a LangChain chat model over the shared LM Studio client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from operator import itemgetter
+from typing import Any, Literal
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput, ModelProfile
+from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.output_parsers import JsonOutputKeyToolsParser, JsonOutputParser, PydanticOutputParser
+from langchain_core.output_parsers.openai_tools import PydanticToolsParser
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+
+from lmstudio_adapters._async_client import AsyncLMStudioClient
+from lmstudio_adapters._client import LMStudioClient
+from lmstudio_adapters._config import LMStudioSettings, normalize_base_url
+from lmstudio_adapters._errors import LMStudioAdapterError
+from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
+from lmstudio_adapters.langchain._errors import as_langchain_error
+from lmstudio_adapters.langchain._messages import (
+    PROVIDER,
+    chunk_to_message,
+    completion_to_message,
+    to_wire_messages,
+)
+
+__all__ = ["LMStudioChatModel"]
+
+# Per-call keyword arguments that are request fields rather than sampling parameters.
+_REQUEST_KEYS = ("tools", "tool_choice", "response_format")
+_SAMPLING_KEYS = (
+    "temperature",
+    "top_p",
+    "top_k",
+    "min_p",
+    "max_tokens",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "repeat_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "parallel_tool_calls",
+    "ttl",
+    "draft_model",
+)
+
+
+class LMStudioChatModel(BaseChatModel):
+    """Chat model served by LM Studio (or any OpenAI-compatible local server).
+
+    Drop it in wherever you used ``ChatOpenAI`` or ``ChatOllama``. Defaults come from the
+    ``LM_STUDIO_*`` environment (see ``LMStudioSettings``); arguments win.
+
+    Setup:
+        .. code-block:: bash
+
+            pip install "lmstudio-adapters[langchain]"
+            export LM_STUDIO_URL=http://localhost:1234   # the default
+            export LM_STUDIO_MODEL=qwen/qwen3-4b
+
+    Key init args (completion params):
+        model: Model id (``LM_STUDIO_MODEL``).
+        temperature, max_tokens, top_p, top_k, min_p, repeat_penalty, seed, stop: Sampling.
+        ttl: Seconds LM Studio keeps a just-in-time loaded model.
+        model_kwargs: Extra request fields, sent as they are.
+
+    Key init args (client params):
+        base_url: Server root, with or without ``/v1`` (``LM_STUDIO_URL``).
+        api_key: Token for servers with authentication on (``LM_STUDIO_API_KEY``).
+        timeout: Seconds per request (``LM_STUDIO_TIMEOUT`` is in milliseconds).
+        max_retries: Retries on connection errors, 429 and 5xx.
+
+    Instantiate:
+        .. code-block:: python
+
+            from lmstudio_adapters.langchain import LMStudioChatModel
+
+            llm = LMStudioChatModel(model="qwen/qwen3-4b", temperature=0, max_tokens=256)
+
+    Invoke:
+        .. code-block:: python
+
+            llm.invoke("Name a prime number.").content  # '7'
+
+    Stream:
+        .. code-block:: python
+
+            for chunk in llm.stream("Count to three."):
+                print(chunk.content, end="")
+
+    Async:
+        .. code-block:: python
+
+            await llm.ainvoke("Hi")
+            async for chunk in llm.astream("Hi"):
+                ...
+
+    Tool calling:
+        .. code-block:: python
+
+            def add(a: int, b: int) -> int:
+                \"\"\"Add two integers.\"\"\"
+                return a + b
+
+            msg = llm.bind_tools([add], tool_choice="add").invoke("What is 2 + 3?")
+            msg.tool_calls  # [{'name': 'add', 'args': {'a': 2, 'b': 3}, 'id': '...', 'type': 'tool_call'}]
+
+    Structured output:
+        .. code-block:: python
+
+            from pydantic import BaseModel
+
+            class Person(BaseModel):
+                name: str
+                age: int
+
+            llm.with_structured_output(Person).invoke("Alice is 30.")  # Person(name='Alice', age=30)
+
+    Reasoning models:
+        The reasoning text is kept out of ``content``, in
+        ``additional_kwargs["reasoning_content"]`` (a ``reasoning`` content block in
+        ``content_blocks``), whether LM Studio separates it or leaves ``<think>`` tags inline.
+
+    Response metadata:
+        ``model_name``, ``finish_reason`` and, when the server reports them, ``stats``
+        (``tokens_per_second``, ``time_to_first_token``); ``usage_metadata`` on the message.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    model: str = Field(default="", alias="model_name")
+    """Model id, as LM Studio lists it (``LM_STUDIO_MODEL``)."""
+    base_url: str = ""
+    """Server root (``LM_STUDIO_URL``)."""
+    api_key: SecretStr | None = None
+    """Token for servers with authentication on (``LM_STUDIO_API_KEY``)."""
+    timeout: float | None = Field(default=None, alias="request_timeout")
+    """Seconds per request; default ``LM_STUDIO_TIMEOUT`` / 1000."""
+    max_retries: int | None = None
+    """Retries on connection errors, 408, 429 and 5xx; default ``LM_STUDIO_MAX_RETRIES`` (2)."""
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    min_p: float | None = None
+    repeat_penalty: float | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    seed: int | None = None
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    ttl: int | None = None
+    """Seconds LM Studio keeps a model it loaded just in time for this request."""
+    streaming: bool = False
+    """Whether ``invoke`` streams under the hood."""
+    stream_usage: bool = True
+    """Ask for token usage at the end of streams (LM Studio 0.3.18+)."""
+    parse_think_tags: bool = True
+    """Move inline ``<think>`` blocks out of the answer into the reasoning."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Extra request fields, sent as they are."""
+
+    _settings: LMStudioSettings | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_from_settings(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        needs = {"model": ("model", "model_name"), "base_url": ("base_url",), "api_key": ("api_key",)}
+        if all(any(values.get(name) for name in names) for names in needs.values()):
+            return values
+        settings = LMStudioSettings()
+        values = dict(values)
+        if not (values.get("model") or values.get("model_name")):
+            values["model"] = settings.model
+        if not values.get("base_url"):
+            values["base_url"] = settings.base_url
+        if values.get("api_key") is None and settings.api_key is not None:
+            values["api_key"] = settings.api_key
+        return values
+
+    @model_validator(mode="after")
+    def _normalise(self) -> LMStudioChatModel:
+        self.base_url = normalize_base_url(self.base_url)
+        return self
+
+    # --- LangChain plumbing -----------------------------------------------------------
+
+    @property
+    def _llm_type(self) -> str:
+        return "lmstudio-chat"
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """The model can be saved with ``dumpd`` (the API key as a secret reference)."""
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        """Where ``load`` finds this class."""
+        return ["lmstudio_adapters", "langchain"]
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """Secrets and the environment variables they come from."""
+        return {"api_key": "LM_STUDIO_API_KEY"}
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": self.model, "base_url": self.base_url, **self._sampling()}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> Any:
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_provider"] = PROVIDER
+        params["ls_model_name"] = kwargs.get("model") or self.model
+        params["ls_model_type"] = "chat"
+        temperature = kwargs.get("temperature", self.temperature)
+        if temperature is not None:
+            params["ls_temperature"] = temperature
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        if max_tokens is not None:
+            params["ls_max_tokens"] = max_tokens
+        stop = stop or kwargs.get("stop") or self.stop
+        if stop:
+            params["ls_stop"] = stop
+        return params
+
+    # --- clients ----------------------------------------------------------------------
+
+    def _client_key(self) -> ClientKey:
+        settings = self._settings or LMStudioSettings()
+        self._settings = settings
+        return ClientKey(
+            base_url=self.base_url,
+            api_key=self.api_key.get_secret_value() if self.api_key is not None else None,
+            timeout=self.timeout if self.timeout is not None else settings.timeout,
+            max_retries=self.max_retries if self.max_retries is not None else settings.max_retries,
+            parse_think_tags=self.parse_think_tags,
+            stream_usage=self.stream_usage,
+        )
+
+    @property
+    def client(self) -> LMStudioClient:
+        """The shared sync client for this model's settings (created on first use)."""
+        return shared_client(self._client_key())
+
+    @property
+    def async_client(self) -> AsyncLMStudioClient:
+        """The shared async client for this model's settings (created on first use)."""
+        return shared_async_client(self._client_key())
+
+    # --- requests ---------------------------------------------------------------------
+
+    def _sampling(self) -> dict[str, Any]:
+        return {key: getattr(self, key) for key in _SAMPLING_KEYS if getattr(self, key, None) is not None}
+
+    def _request(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+        kwargs = dict(kwargs)
+        kwargs.pop("ls_structured_output_format", None)
+        kwargs.pop("stream", None)
+        params = self._sampling()
+        request: dict[str, Any] = {"model": kwargs.pop("model", None) or self.model}
+        for key in _SAMPLING_KEYS:
+            if key in kwargs:
+                params[key] = kwargs.pop(key)
+        stop = stop if stop is not None else kwargs.pop("stop", None) or self.stop
+        if stop:
+            params["stop"] = stop
+        for key in _REQUEST_KEYS:
+            if kwargs.get(key) is not None:
+                request[key] = kwargs.pop(key)
+            else:
+                kwargs.pop(key, None)
+        request["timeout"] = kwargs.pop("timeout", None)
+        extra = {**self.model_kwargs, **kwargs.pop("extra_body", {}), **kwargs}
+        request["extra_body"] = extra or None
+        request["messages"] = to_wire_messages(messages)
+        request.update(params)
+        return request
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.streaming:
+            return generate_from_stream(self._stream(messages, stop=stop, run_manager=run_manager, **kwargs))
+        request = self._request(messages, stop, kwargs)
+        try:
+            completion = self.client.chat(**request)
+        except LMStudioAdapterError as exc:
+            raise as_langchain_error(exc) from exc
+        return _result(completion_to_message(completion))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.streaming:
+            return await agenerate_from_stream(self._astream(messages, stop=stop, run_manager=run_manager, **kwargs))
+        request = self._request(messages, stop, kwargs)
+        try:
+            completion = await self.async_client.chat(**request)
+        except LMStudioAdapterError as exc:
+            raise as_langchain_error(exc) from exc
+        return _result(completion_to_message(completion))
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        request = self._request(messages, stop, kwargs)
+        try:
+            with self.client.stream_chat(**request) as stream:
+                first = True
+                for chunk in stream:
+                    generation = ChatGenerationChunk(message=chunk_to_message(chunk, first=first))
+                    first = False
+                    if run_manager is not None and isinstance(generation.message.content, str):
+                        run_manager.on_llm_new_token(generation.message.content, chunk=generation)
+                    yield generation
+        except LMStudioAdapterError as exc:
+            raise as_langchain_error(exc) from exc
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        request = self._request(messages, stop, kwargs)
+        try:
+            stream = await self.async_client.stream_chat(**request)
+            async with stream:
+                first = True
+                async for chunk in stream:
+                    generation = ChatGenerationChunk(message=chunk_to_message(chunk, first=first))
+                    first = False
+                    if run_manager is not None and isinstance(generation.message.content, str):
+                        await run_manager.on_llm_new_token(generation.message.content, chunk=generation)
+                    yield generation
+        except LMStudioAdapterError as exc:
+            raise as_langchain_error(exc) from exc
+
+    # --- tools and structured output ----------------------------------------------------
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        strict: bool | None = None,
+        parallel_tool_calls: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools (functions, pydantic models, ``BaseTool`` or OpenAI dicts) to the model.
+
+        Args:
+            tools: The tools.
+            tool_choice: ``"auto"``, ``"none"``, ``"required"``/``"any"``/``True`` (a call is
+                forced), or a tool name. LM Studio ignores the OpenAI object form, so a named
+                tool is sent alone with ``"required"``.
+            strict: Ask for arguments that follow the schema exactly.
+            parallel_tool_calls: Allow several calls in one turn.
+            **kwargs: Further request fields bound with the tools.
+        """
+        formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
+        if tool_choice is True or tool_choice == "any":
+            tool_choice = "required"
+        elif isinstance(tool_choice, dict):
+            function = tool_choice.get("function")
+            tool_choice = function.get("name") if isinstance(function, dict) else tool_choice.get("name")
+        elif tool_choice is False:
+            tool_choice = None
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        method: Literal["json_schema", "function_calling", "json_mode"] = "json_schema",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
+        """Return output parsed into ``schema`` (a pydantic class, TypedDict or JSON Schema).
+
+        Args:
+            schema: The output schema.
+            method: ``json_schema`` (LM Studio's grammar-constrained structured output, the
+                default), ``function_calling`` (a forced tool call) or ``json_mode`` (any
+                JSON object; sent as a ``json_schema`` of ``{"type": "object"}``).
+            include_raw: Return ``{"raw", "parsed", "parsing_error"}`` instead of raising on
+                a parse failure.
+            strict: Passed on with the schema.
+            **kwargs: Must be empty.
+        """
+        if kwargs:
+            raise ValueError(f"Unexpected arguments: {sorted(kwargs)}")
+        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+        json_schema = convert_to_json_schema(schema)
+        ls_format = {"kwargs": {"method": method, "strict": strict}, "schema": json_schema}
+        parser: Runnable[Any, Any]
+        if method == "function_calling":
+            tool = convert_to_openai_tool(schema, strict=strict)
+            name = tool["function"]["name"]
+            llm = self.bind_tools([tool], tool_choice=name, strict=strict, ls_structured_output_format=ls_format)
+            parser = (
+                PydanticToolsParser(tools=[schema], first_tool_only=True)
+                if is_pydantic
+                else JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
+            )
+        elif method in ("json_schema", "json_mode"):
+            if method == "json_schema":
+                response_format: dict[str, Any] = {
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": str(json_schema.get("title") or "output"),
+                        "schema": _strip_title(json_schema),
+                        **({"strict": strict} if strict is not None else {}),
+                    },
+                }
+            else:
+                response_format = {"type": "json_object"}
+            llm = self.bind(response_format=response_format, ls_structured_output_format=ls_format)
+            parser = PydanticOutputParser(pydantic_object=schema) if is_pydantic else JsonOutputParser()
+        else:
+            raise ValueError(f"method={method!r} is not one of json_schema, function_calling, json_mode")
+        if not include_raw:
+            return llm | parser
+        parsed = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser, parsing_error=lambda _: None)
+        fallback = RunnablePassthrough.assign(parsed=lambda _: None)
+        with_fallback = parsed.with_fallbacks([fallback], exception_key="parsing_error")
+        return RunnableMap(raw=llm) | with_fallback
+
+    # --- server facts -----------------------------------------------------------------
+
+    def fetch_profile(self) -> ModelProfile:
+        """Ask the server what this model can do and store it in ``profile``.
+
+        Uses LM Studio's native model API where the server has it (tool use, vision,
+        context length); on older servers only the defaults are known.
+        """
+        try:
+            info = self.client.get_model(self.model)
+        except LMStudioAdapterError as exc:
+            raise as_langchain_error(exc) from exc
+        profile = ModelProfile(text_inputs=True, text_outputs=True, structured_output=True, tool_choice=True)
+        if info.supports_tools is not None:
+            profile["tool_calling"] = info.supports_tools
+        if info.supports_vision is not None:
+            profile["image_inputs"] = info.supports_vision
+        if info.context_length:
+            profile["max_input_tokens"] = info.context_length
+        if "reasoning" in info.capabilities:
+            profile["reasoning_output"] = True
+        self.profile = profile
+        return profile
+
+
+def _strip_title(schema: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in schema.items() if key != "title"}
+
+
+def _result(message: AIMessage) -> ChatResult:
+    return ChatResult(
+        generations=[ChatGeneration(message=message)],
+        llm_output={"model_name": message.response_metadata.get("model_name")},
+    )

@@ -1,0 +1,121 @@
+"""``LMStudioEmbeddings``: LangChain embeddings over the shared LM Studio client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from lmstudio_adapters._async_client import AsyncLMStudioClient
+from lmstudio_adapters._client import LMStudioClient
+from lmstudio_adapters._config import LMStudioSettings, normalize_base_url
+from lmstudio_adapters._errors import LMStudioAdapterError
+from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
+from lmstudio_adapters.langchain._errors import as_langchain_error
+
+__all__ = ["LMStudioEmbeddings"]
+
+
+class LMStudioEmbeddings(BaseModel, Embeddings):
+    """Embeddings from an LM Studio embedding model; texts are sent as strings, never token ids.
+
+    Example:
+        .. code-block:: python
+
+            from lmstudio_adapters.langchain import LMStudioEmbeddings
+
+            embeddings = LMStudioEmbeddings(model="text-embedding-nomic-embed-text-v1.5")
+            vectors = embeddings.embed_documents(["local", "cloud"])
+            query = embeddings.embed_query("where does it run?")
+
+    Args:
+        model: Embedding model id (``LM_STUDIO_MODEL`` when not given).
+        base_url, api_key, timeout, max_retries: As for ``LMStudioChatModel``.
+        batch_size: Texts per request in ``embed_documents``.
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    model: str = Field(default="", alias="model_name")
+    base_url: str = ""
+    api_key: SecretStr | None = None
+    timeout: float | None = Field(default=None, alias="request_timeout")
+    max_retries: int | None = None
+    batch_size: int = Field(default=64, gt=0)
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Extra request fields, sent as they are."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_from_settings(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        if (values.get("model") or values.get("model_name")) and values.get("base_url") and values.get("api_key"):
+            return values
+        settings = LMStudioSettings()
+        values = dict(values)
+        if not (values.get("model") or values.get("model_name")):
+            values["model"] = settings.model
+        if not values.get("base_url"):
+            values["base_url"] = settings.base_url
+        if values.get("api_key") is None and settings.api_key is not None:
+            values["api_key"] = settings.api_key
+        values.setdefault("timeout", values.get("request_timeout") or settings.timeout)
+        values.setdefault("max_retries", settings.max_retries)
+        return values
+
+    @model_validator(mode="after")
+    def _normalise(self) -> LMStudioEmbeddings:
+        self.base_url = normalize_base_url(self.base_url)
+        return self
+
+    def _key(self) -> ClientKey:
+        return ClientKey(
+            base_url=self.base_url,
+            api_key=self.api_key.get_secret_value() if self.api_key is not None else None,
+            timeout=self.timeout or LMStudioSettings().timeout,
+            max_retries=self.max_retries if self.max_retries is not None else 2,
+        )
+
+    @property
+    def client(self) -> LMStudioClient:
+        """The shared sync client."""
+        return shared_client(self._key())
+
+    @property
+    def async_client(self) -> AsyncLMStudioClient:
+        """The shared async client."""
+        return shared_async_client(self._key())
+
+    def _batches(self, texts: list[str]) -> list[list[str]]:
+        return [texts[i : i + self.batch_size] for i in range(0, len(texts), self.batch_size)]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed texts, ``batch_size`` per request."""
+        vectors: list[list[float]] = []
+        try:
+            for batch in self._batches(texts):
+                vectors += self.client.embed(batch, model=self.model, extra_body=self.model_kwargs or None).embeddings
+        except LMStudioAdapterError as exc:
+            raise as_langchain_error(exc) from exc
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one text."""
+        return self.embed_documents([text])[0]
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed texts asynchronously, ``batch_size`` per request."""
+        vectors: list[list[float]] = []
+        try:
+            for batch in self._batches(texts):
+                reply = await self.async_client.embed(batch, model=self.model, extra_body=self.model_kwargs or None)
+                vectors += reply.embeddings
+        except LMStudioAdapterError as exc:
+            raise as_langchain_error(exc) from exc
+        return vectors
+
+    async def aembed_query(self, text: str) -> list[float]:
+        """Embed one text asynchronously."""
+        return (await self.aembed_documents([text]))[0]

@@ -1,0 +1,149 @@
+"""LangChain messages to LM Studio wire dicts, and LM Studio replies back to LangChain messages."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    InvalidToolCall,
+    ToolCall,
+    ToolCallChunk,
+)
+from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
+from langchain_core.messages.utils import convert_to_openai_messages
+
+from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, GenerationStats, Usage
+from lmstudio_adapters._schemas import ToolCall as WireToolCall
+
+__all__ = ["PROVIDER", "chunk_to_message", "completion_to_message", "to_wire_messages", "usage_metadata"]
+
+PROVIDER = "lmstudio"
+
+
+def to_wire_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    """LangChain messages as OpenAI-style dicts (images as ``image_url`` parts, tool calls with JSON args).
+
+    Anthropic-style ``tool_use`` blocks in AI content are dropped (the ``tool_calls`` carry
+    them); reasoning from earlier turns is not sent back.
+    """
+    return list(convert_to_openai_messages(list(messages)))
+
+
+def stable_call_id(index: int, name: str, arguments: str) -> str:
+    """An id for a tool call the server sent without one: derived, never random, so replays match."""
+    digest = hashlib.sha256(f"{index}:{name}:{arguments}".encode()).hexdigest()[:24]
+    return f"call_{digest}"
+
+
+def _tool_calls(calls: Sequence[WireToolCall]) -> tuple[list[ToolCall], list[InvalidToolCall]]:
+    valid: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    for index, call in enumerate(calls):
+        raw = call.function.arguments or "{}"
+        call_id = call.id or stable_call_id(index, call.function.name, raw)
+        try:
+            args = json.loads(raw)
+        except ValueError:
+            args = None
+        if isinstance(args, dict):
+            valid.append(ToolCall(name=call.function.name, args=args, id=call_id, type="tool_call"))
+        else:
+            invalid.append(
+                InvalidToolCall(
+                    name=call.function.name,
+                    args=raw,
+                    id=call_id,
+                    error=f"Tool arguments are not a JSON object: {raw[:200]!r}",
+                    type="invalid_tool_call",
+                )
+            )
+    return valid, invalid
+
+
+def usage_metadata(usage: Usage) -> UsageMetadata:
+    """Token usage in LangChain's shape (reasoning tokens where LM Studio reports them)."""
+    metadata = UsageMetadata(
+        input_tokens=usage.prompt_tokens,
+        output_tokens=usage.completion_tokens,
+        total_tokens=usage.total_tokens or usage.prompt_tokens + usage.completion_tokens,
+    )
+    if usage.reasoning_tokens is not None:
+        metadata["output_token_details"] = OutputTokenDetails(reasoning=usage.reasoning_tokens)
+        metadata["input_token_details"] = InputTokenDetails()
+    return metadata
+
+
+def _stats(stats: GenerationStats | None) -> dict[str, Any]:
+    return {"stats": stats.as_dict()} if stats is not None and stats.as_dict() else {}
+
+
+def completion_to_message(completion: ChatCompletion) -> AIMessage:
+    """A whole reply as an ``AIMessage``; reasoning goes to ``additional_kwargs["reasoning_content"]``."""
+    choice = completion.choices[0]
+    message = choice.message
+    tool_calls, invalid = _tool_calls(message.tool_calls)
+    additional: dict[str, Any] = {}
+    if message.reasoning_content:
+        additional["reasoning_content"] = message.reasoning_content
+    return AIMessage(
+        content=message.content,
+        additional_kwargs=additional,
+        tool_calls=tool_calls,
+        invalid_tool_calls=invalid,
+        usage_metadata=usage_metadata(completion.usage) if completion.usage else None,
+        response_metadata={
+            "model_name": completion.model,
+            "model_provider": PROVIDER,
+            "finish_reason": choice.finish_reason,
+            "system_fingerprint": completion.system_fingerprint,
+            **_stats(completion.stats),
+        },
+        id=completion.id or None,
+    )
+
+
+def chunk_to_message(chunk: ChatCompletionChunk, *, first: bool) -> AIMessageChunk:
+    """One streamed chunk as an ``AIMessageChunk``.
+
+    The model name and finish reason ride on the chunk that finishes the answer, and usage on
+    the usage chunk, so each appears exactly once in the merged message.
+    """
+    content = ""
+    additional: dict[str, Any] = {}
+    tool_chunks: list[ToolCallChunk] = []
+    response_metadata: dict[str, Any] = {"model_provider": PROVIDER} if first else {}
+    for choice in chunk.choices[:1]:
+        delta = choice.delta
+        content = delta.content
+        if delta.reasoning_content:
+            additional["reasoning_content"] = delta.reasoning_content
+        for call in delta.tool_calls:
+            tool_chunks.append(
+                ToolCallChunk(
+                    name=call.function.name,
+                    args=call.function.arguments,
+                    id=call.id or None,
+                    index=call.index,
+                    type="tool_call_chunk",
+                )
+            )
+        if choice.finish_reason:
+            response_metadata.update(
+                model_name=chunk.model, finish_reason=choice.finish_reason, system_fingerprint=chunk.system_fingerprint
+            )
+    if chunk.usage is not None or chunk.stats is not None:
+        response_metadata.update(_stats(chunk.stats))
+    return AIMessageChunk(
+        content=content,
+        additional_kwargs=additional,
+        tool_call_chunks=tool_chunks,
+        usage_metadata=usage_metadata(chunk.usage) if chunk.usage is not None else None,
+        response_metadata=response_metadata,
+        id=chunk.id or None,
+    )
