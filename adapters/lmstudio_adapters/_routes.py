@@ -112,9 +112,11 @@ def _from_openai(item: dict[str, Any]) -> ModelInfo:
         state = "loaded"
     elif isinstance(value, str):
         state = "not-loaded"
-    meta = item.get("meta")
+    raw_meta = item.get("meta")
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     return ModelInfo(
         id=item["id"],
         state=state,
-        max_context_length=_int(meta.get("n_ctx_train")) if isinstance(meta, dict) else None,
+        max_context_length=_int(meta.get("n_ctx_train")),
+        loaded_context_length=_int(meta.get("n_ctx")) if state == "loaded" else None,
     )

@@ -1,0 +1,103 @@
+"""``LMStudioEmbedding``: LlamaIndex embeddings over the shared LM Studio client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.bridge.pydantic import Field, SecretStr, model_validator
+
+from lmstudio_adapters._async_client import AsyncLMStudioClient
+from lmstudio_adapters._client import LMStudioClient
+from lmstudio_adapters._config import LMStudioSettings, normalize_base_url
+from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
+
+__all__ = ["LMStudioEmbedding"]
+
+
+class LMStudioEmbedding(BaseEmbedding):
+    """Embeddings from an LM Studio embedding model, batched (``embed_batch_size`` per request).
+
+    Example:
+        .. code-block:: python
+
+            from llama_index.core import Settings
+            from lmstudio_adapters.llama_index import LMStudioEmbedding
+
+            Settings.embed_model = LMStudioEmbedding(model_name="text-embedding-nomic-embed-text-v1.5")
+    """
+
+    base_url: str = Field(default="", description="Server root, with or without /v1 (LM_STUDIO_URL).")
+    api_key: SecretStr | None = Field(default=None, exclude=True, description="Token (LM_STUDIO_API_KEY).")
+    request_timeout: float | None = Field(default=None, description="Seconds per request.")
+    max_retries: int | None = Field(default=None, description="Retries on connection errors, 429 and 5xx.")
+    additional_kwargs: dict[str, Any] = Field(default_factory=dict, description="Extra request fields.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_from_settings(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        values = dict(values)
+        if values.get("model") and not values.get("model_name"):
+            values["model_name"] = values.pop("model")
+        if "timeout" in values and values.get("request_timeout") is None:
+            values["request_timeout"] = values.pop("timeout")
+        if values.get("model_name") and values.get("base_url") and values.get("api_key") is not None:
+            return values
+        settings = LMStudioSettings()
+        values["model_name"] = values.get("model_name") or settings.model
+        values["base_url"] = values.get("base_url") or settings.base_url
+        if values.get("api_key") is None and settings.api_key is not None:
+            values["api_key"] = settings.api_key
+        return values
+
+    @model_validator(mode="after")
+    def _normalise(self) -> LMStudioEmbedding:
+        self.base_url = normalize_base_url(self.base_url)
+        return self
+
+    @classmethod
+    def class_name(cls) -> str:
+        """The name LlamaIndex serialises this class under."""
+        return "LMStudioEmbedding"
+
+    def _key(self) -> ClientKey:
+        settings = LMStudioSettings()
+        return ClientKey(
+            base_url=self.base_url,
+            api_key=self.api_key.get_secret_value() if self.api_key is not None else None,
+            timeout=self.request_timeout if self.request_timeout is not None else settings.timeout,
+            max_retries=self.max_retries if self.max_retries is not None else settings.max_retries,
+        )
+
+    @property
+    def client(self) -> LMStudioClient:
+        """The shared sync client."""
+        return shared_client(self._key())
+
+    @property
+    def async_client(self) -> AsyncLMStudioClient:
+        """The shared async client."""
+        return shared_async_client(self._key())
+
+    def _extra(self) -> dict[str, Any] | None:
+        return self.additional_kwargs or None
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._get_text_embeddings([query])[0]
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return (await self._aget_text_embeddings([query]))[0]
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._get_text_embeddings([text])[0]
+
+    async def _aget_text_embedding(self, text: str) -> list[float]:
+        return (await self._aget_text_embeddings([text]))[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self.client.embed(texts, model=self.model_name, extra_body=self._extra()).embeddings
+
+    async def _aget_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return (await self.async_client.embed(texts, model=self.model_name, extra_body=self._extra())).embeddings
