@@ -9,6 +9,7 @@ Every server stops itself after ``lifetime`` seconds even if a test forgets it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import struct
@@ -153,6 +154,7 @@ class LoopbackServer(ThreadingHTTPServer):
         self.open_connections = 0
         self.stop_event = threading.Event()
         self._lock = threading.Lock()
+        self._live: set[socket.socket] = set()
 
     @property
     def url(self) -> str:
@@ -180,12 +182,22 @@ class LoopbackServer(ThreadingHTTPServer):
         with self._lock:
             self.accepted += 1
             self.open_connections += 1
+            self._live.add(request)
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
         with self._lock:
             self.open_connections -= 1
+            self._live.discard(request)
         super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        """Close every open client connection, as a server that quits does."""
+        with self._lock:
+            live = list(self._live)
+        for sock in live:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def wait_idle(self, timeout: float = 2.0) -> int:
         """Wait until the client has closed every connection; return how many remain."""
@@ -211,6 +223,7 @@ def serve(lifetime: float = 60.0) -> Iterator[LoopbackServer]:
         server.stop_event.set()
         server.shutdown()
         server.server_close()
+        server.drop_connections()
         thread.join(5)
 
 

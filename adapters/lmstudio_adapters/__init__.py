@@ -20,6 +20,7 @@ from lmstudio_adapters._errors import (
     LMStudioAdapterError,
     ModelNotFoundError,
     ModelNotLoadedError,
+    NoBackendError,
     RateLimitError,
     ResponseError,
     ServerError,
@@ -35,6 +36,7 @@ from lmstudio_adapters._schemas import (
     ToolCall,
     Usage,
 )
+from lmstudio_adapters._selector import Decision, ProbeResult, clear_probe_cache, decide_backend
 from lmstudio_adapters._stream import AsyncStream, Stream
 from lmstudio_adapters._version import __version__
 
@@ -53,6 +55,7 @@ __all__ = [
     "Completion",
     "ConfigError",
     "ContextLengthError",
+    "Decision",
     "EmbeddingResponse",
     "GenerationStats",
     "InputError",
@@ -62,6 +65,8 @@ __all__ = [
     "ModelInfo",
     "ModelNotFoundError",
     "ModelNotLoadedError",
+    "NoBackendError",
+    "ProbeResult",
     "RateLimitError",
     "ResponseError",
     "ServerError",
@@ -69,4 +74,6 @@ __all__ = [
     "ToolCall",
     "Usage",
     "__version__",
+    "clear_probe_cache",
+    "decide_backend",
 ]

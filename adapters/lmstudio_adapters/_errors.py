@@ -4,6 +4,7 @@
 LMStudioAdapterError
 ├── ConfigError (ValueError)            bad LM_STUDIO_* value or constructor argument
 ├── InputError (ValueError)             bad call arguments (messages, tools, max_tokens); nothing sent
+├── NoBackendError                      the selector found neither LM Studio nor an allowed cloud model
 └── APIError                            .method .url
     ├── APIConnectionError              server not running / refused / reset
     │   └── APITimeoutError (TimeoutError)
@@ -39,6 +40,7 @@ __all__ = [
     "LMStudioAdapterError",
     "ModelNotFoundError",
     "ModelNotLoadedError",
+    "NoBackendError",
     "RateLimitError",
     "ResponseError",
     "ServerError",
@@ -62,6 +64,10 @@ class ConfigError(LMStudioAdapterError, ValueError):
 
 class InputError(LMStudioAdapterError, ValueError):
     """A call's arguments are invalid (empty messages, unknown role, bad tool schema...); nothing was sent."""
+
+
+class NoBackendError(LMStudioAdapterError):
+    """LM Studio cannot serve the request and no cloud fallback is configured or allowed."""
 
 
 class APIError(LMStudioAdapterError):

@@ -6,6 +6,7 @@ connections; constructing a model does no I/O (clients are made on first use).
 
 from __future__ import annotations
 
+import atexit
 import threading
 from typing import NamedTuple
 
@@ -61,3 +62,10 @@ def shared_async_client(key: ClientKey) -> AsyncLMStudioClient:
             if client is None:
                 client = _async[key] = AsyncLMStudioClient(key.base_url, **_kwargs(key))  # type: ignore[arg-type]
     return client
+
+
+@atexit.register
+def _close_shared_clients() -> None:
+    # Release pooled sockets before interpreter teardown instead of leaving them to the GC.
+    for client in list(_sync.values()):
+        client.close()

@@ -16,6 +16,7 @@ from lmstudio_adapters.langchain._errors import (
     LMStudioRateLimitError,
     LMStudioTimeoutError,
 )
+from lmstudio_adapters.langchain._select import select_chat_model, select_embeddings
 
 __all__ = [
     "LMStudioAPIServerError",
@@ -29,4 +30,6 @@ __all__ = [
     "LMStudioModelNotLoadedError",
     "LMStudioRateLimitError",
     "LMStudioTimeoutError",
+    "select_chat_model",
+    "select_embeddings",
 ]
