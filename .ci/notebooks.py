@@ -9,6 +9,7 @@ readable. tests/test_notebooks.py executes the same files on every test run.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -318,6 +319,7 @@ def main() -> int:
             strip_metadata(notebook)
             nbformat.write(notebook, NOTEBOOKS / name)
             print("wrote", NOTEBOOKS / name)
+    subprocess.run([sys.executable, "-m", "ruff", "format", str(NOTEBOOKS)], check=True)
     return 0
 
 
