@@ -266,3 +266,23 @@ def silent_server(lifetime: float = 30.0) -> Iterator[str]:
         for conn in accepted:
             conn.close()
         sock.close()
+
+
+def client_connections(port: int, timeout: float = 2.0) -> int:
+    """Open (ESTABLISHED) client-side TCP connections to 127.0.0.1:``port``, from /proc/net/tcp.
+
+    Counts the client's ends only, so a server thread still sleeping on a connection the
+    client already closed is not counted. Waits up to ``timeout`` for closes to settle.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        count = 0
+        with open("/proc/net/tcp") as table:
+            for line in table.readlines()[1:]:
+                fields = line.split()
+                remote_port = int(fields[2].split(":")[1], 16)
+                if remote_port == port and fields[3] == "01":
+                    count += 1
+        if count == 0 or time.monotonic() > deadline:
+            return count
+        time.sleep(0.02)

@@ -92,6 +92,14 @@ class LMStudioClient(ClientCore):
         if self._owns_http:
             self._http.close()
 
+    def __del__(self) -> None:
+        # A client dropped without close() still releases its own pooled sockets.
+        if getattr(self, "_owns_http", False) and not getattr(self, "_closed", True):
+            try:
+                self._http.close()
+            except Exception:  # noqa: S110 - interpreter teardown may have removed what close() needs
+                pass
+
     def __enter__(self) -> LMStudioClient:
         return self
 

@@ -10,7 +10,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lmstudio_adapters._errors import ConfigError
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MODEL", "DEFAULT_TIMEOUT_MS", "LMStudioSettings", "normalize_base_url"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MODEL",
+    "DEFAULT_TIMEOUT_MS",
+    "LMStudioSettings",
+    "normalize_base_url",
+    "raise_config_error",
+]
 
 DEFAULT_BASE_URL = "http://localhost:1234"
 DEFAULT_MODEL = "local-model"
@@ -168,3 +175,15 @@ def _config_error(exc: ValidationError) -> ConfigError:
         shown = "<hidden>" if field == "api_key" else repr(error.get("input"))
         lines.append(f"{variable}={shown} is invalid: expected {_EXPECTED.get(field, 'a valid value')}.")
     return ConfigError(" ".join(lines))
+
+
+def raise_config_error(exc: ValidationError) -> None:
+    """Re-raise the ``ConfigError`` that a framework model's validation wrapped, if there is one.
+
+    Framework models validate with pydantic, which wraps the ``ConfigError`` raised by our
+    settings; users should see ours, with its message, not pydantic's wrapper.
+    """
+    for error in exc.errors():
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, ConfigError):
+            raise cause from None

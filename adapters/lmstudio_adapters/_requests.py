@@ -57,11 +57,24 @@ def _check_image(url: Any) -> None:
             "expected data:image/<png|jpeg|webp|gif>;base64,<data>."
         )
     try:
-        base64.b64decode(payload, validate=True)
+        data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise InputError(
             "An image part's data URL holds invalid base64 data. Encode the image bytes with base64."
         ) from None
+    if not looks_like_image(data):
+        raise InputError(
+            f"An image part ({header[5:]}) holds {len(data)} bytes that are not a PNG, JPEG, GIF, WebP or BMP "
+            "image. Pass the image file's bytes."
+        )
+
+
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
+
+
+def looks_like_image(data: bytes) -> bool:
+    """Whether ``data`` starts like an image file LM Studio's vision models take."""
+    return data.startswith(_IMAGE_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
 
 
 def _normalise_content(content: Any, role: str, index: int) -> Any:

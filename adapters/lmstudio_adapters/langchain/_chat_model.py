@@ -17,11 +17,11 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._config import LMStudioSettings, normalize_base_url
+from lmstudio_adapters._config import LMStudioSettings, normalize_base_url, raise_config_error
 from lmstudio_adapters._errors import LMStudioAdapterError
 from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
 from lmstudio_adapters.langchain._errors import as_langchain_error
@@ -170,6 +170,13 @@ class LMStudioChatModel(BaseChatModel):
     """Extra request fields, sent as they are."""
 
     _settings: LMStudioSettings | None = PrivateAttr(default=None)
+
+    def __init__(self, **kwargs: Any) -> None:
+        try:
+            super().__init__(**kwargs)
+        except ValidationError as exc:
+            raise_config_error(exc)
+            raise
 
     @model_validator(mode="before")
     @classmethod

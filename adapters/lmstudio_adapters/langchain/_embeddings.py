@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._config import LMStudioSettings, normalize_base_url
+from lmstudio_adapters._config import LMStudioSettings, normalize_base_url, raise_config_error
 from lmstudio_adapters._errors import LMStudioAdapterError
 from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
 from lmstudio_adapters.langchain._errors import as_langchain_error
@@ -45,6 +45,13 @@ class LMStudioEmbeddings(BaseModel, Embeddings):
     batch_size: int = Field(default=64, gt=0)
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra request fields, sent as they are."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        try:
+            super().__init__(**kwargs)
+        except ValidationError as exc:
+            raise_config_error(exc)
+            raise
 
     @model_validator(mode="before")
     @classmethod

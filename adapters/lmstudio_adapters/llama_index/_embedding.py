@@ -6,10 +6,11 @@ from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import Field, SecretStr, model_validator
+from pydantic import ValidationError
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._config import LMStudioSettings, normalize_base_url
+from lmstudio_adapters._config import LMStudioSettings, normalize_base_url, raise_config_error
 from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
 
 __all__ = ["LMStudioEmbedding"]
@@ -32,6 +33,13 @@ class LMStudioEmbedding(BaseEmbedding):
     request_timeout: float | None = Field(default=None, description="Seconds per request.")
     max_retries: int | None = Field(default=None, description="Retries on connection errors, 429 and 5xx.")
     additional_kwargs: dict[str, Any] = Field(default_factory=dict, description="Extra request fields.")
+
+    def __init__(self, **kwargs: Any) -> None:
+        try:
+            super().__init__(**kwargs)
+        except ValidationError as exc:
+            raise_config_error(exc)
+            raise
 
     @model_validator(mode="before")
     @classmethod

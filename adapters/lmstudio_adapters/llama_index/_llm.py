@@ -26,10 +26,11 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.program.utils import FlexibleModel, create_flexible_model
 from llama_index.core.prompts import PromptTemplate
+from pydantic import ValidationError
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._config import LMStudioSettings, normalize_base_url
+from lmstudio_adapters._config import LMStudioSettings, normalize_base_url, raise_config_error
 from lmstudio_adapters._errors import LMStudioAdapterError
 from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, ModelInfo
@@ -88,6 +89,13 @@ class LMStudioLLM(FunctionCallingLLM):
 
     _model_info: ModelInfo | None = PrivateAttr(default=None)
     _info_fetched: bool = PrivateAttr(default=False)
+
+    def __init__(self, **kwargs: Any) -> None:
+        try:
+            super().__init__(**kwargs)
+        except ValidationError as exc:
+            raise_config_error(exc)
+            raise
 
     @model_validator(mode="before")
     @classmethod
