@@ -96,9 +96,11 @@ def test_cassettes_hold_no_key(server: LoopbackServer, tmp_path: Path) -> None:
     recorder = vcr.VCR()
     recorder.register_matcher(BODY_MATCHER, body_matcher)
     cassette = tmp_path / "secret.yaml"
-    with recorder.use_cassette(str(cassette), **vcr_config_dict(), record_mode="all"):
-        with LMStudioClient(server.url, api_key=ARG_KEY) as client:
-            reply = client.chat([{"role": "user", "content": "hi"}])
+    with (
+        recorder.use_cassette(str(cassette), **vcr_config_dict(), record_mode="all"),
+        LMStudioClient(server.url, api_key=ARG_KEY) as client,
+    ):
+        reply = client.chat([{"role": "user", "content": "hi"}])
     assert reply.message.content == "recorded"
     text = cassette.read_text()
     assert_clean(text)

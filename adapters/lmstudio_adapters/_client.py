@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -93,12 +94,11 @@ class LMStudioClient(ClientCore):
             self._http.close()
 
     def __del__(self) -> None:
-        # A client dropped without close() still releases its own pooled sockets.
+        # A client dropped without close() still releases its own pooled sockets; interpreter
+        # teardown may already have removed what close() needs, hence the suppress.
         if getattr(self, "_owns_http", False) and not getattr(self, "_closed", True):
-            try:
+            with contextlib.suppress(Exception):
                 self._http.close()
-            except Exception:  # noqa: S110 - interpreter teardown may have removed what close() needs
-                pass
 
     def __enter__(self) -> LMStudioClient:
         return self
