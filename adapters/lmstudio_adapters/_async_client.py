@@ -209,9 +209,9 @@ class AsyncLMStudioClient(ClientCore):
                 return await self._drive(self._models_plan(api=api, timeout=timeout, max_retries=max_retries))
         return await self._drive(self._models_plan(api=api, timeout=timeout, max_retries=max_retries))
 
-    async def get_model(self, model: str | None = None) -> ModelInfo:
+    async def get_model(self, model: str | None = None, *, api: str | None = None) -> ModelInfo:
         """Details of one model; see :meth:`LMStudioClient.get_model`."""
-        return self._pick_model(await self.list_models(), model)
+        return self._pick_model(await self.list_models(api=api), model)
 
     async def ping(self, *, timeout: float | None = None) -> bool:
         """Whether the server answers; see :meth:`LMStudioClient.ping`."""

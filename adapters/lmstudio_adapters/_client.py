@@ -177,9 +177,10 @@ class LMStudioClient(ClientCore):
     ) -> list[ModelInfo]:
         """List the models the server knows, with type, state, context and capabilities when it says.
 
-        The first call on a client with ``api="auto"`` finds the richest model API the server
-        has (``/api/v1``, then ``/api/v0``, then ``/v1``) and remembers it; ``LM_STUDIO_API``
-        or ``api=`` skips that discovery.
+        The first call on a client finds the richest model API the server has (``/api/v1``,
+        then ``/api/v0``, then ``/v1``) and remembers it, so later calls make one request;
+        ``api="auto"`` discovers again, and ``LM_STUDIO_API`` or ``api="v1" | "v0" | "openai"``
+        skips discovery.
 
         Raises:
             APIConnectionError: the server is not reachable.
@@ -190,13 +191,13 @@ class LMStudioClient(ClientCore):
                 return self._drive(self._models_plan(api=api, timeout=timeout, max_retries=max_retries))
         return self._drive(self._models_plan(api=api, timeout=timeout, max_retries=max_retries))
 
-    def get_model(self, model: str | None = None) -> ModelInfo:
-        """Details of one model (default: the client's model).
+    def get_model(self, model: str | None = None, *, api: str | None = None) -> ModelInfo:
+        """Details of one model (default: the client's model); ``api`` as for :meth:`list_models`.
 
         Raises:
             ModelNotFoundError: the server does not list it; the message lists what it has.
         """
-        return self._pick_model(self.list_models(), model)
+        return self._pick_model(self.list_models(api=api), model)
 
     def ping(self, *, timeout: float | None = None) -> bool:
         """Whether the server answers ``GET /v1/models`` within ``timeout`` (default: the probe timeout).

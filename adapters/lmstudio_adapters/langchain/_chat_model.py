@@ -470,7 +470,7 @@ class LMStudioChatModel(BaseChatModel):
         context length); on older servers only the defaults are known.
         """
         try:
-            info = self.client.get_model(self.model)
+            info = self.client.get_model(self.model, api=(self._settings or LMStudioSettings()).api)
         except LMStudioAdapterError as exc:
             raise as_langchain_error(exc) from exc
         profile = ModelProfile(text_inputs=True, text_outputs=True, structured_output=True, tool_choice=True)

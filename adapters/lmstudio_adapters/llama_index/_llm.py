@@ -151,10 +151,16 @@ class LMStudioLLM(FunctionCallingLLM):
         if not self._info_fetched:
             self._info_fetched = True
             try:
-                self._model_info = self.client.get_model(self.model)
+                # Discover afresh (api="auto"), not from the shared client's memory, so this LLM
+                # makes the same requests whatever ran before it (cassettes replay the same).
+                self._model_info = self.client.get_model(self.model, api=self._discovery_api())
             except LMStudioAdapterError:
                 self._model_info = None
         return self._model_info
+
+    def _discovery_api(self) -> str:
+        configured = LMStudioSettings().api
+        return "auto" if configured == "auto" else configured
 
     @property
     def metadata(self) -> LLMMetadata:

