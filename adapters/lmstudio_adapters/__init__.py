@@ -4,9 +4,11 @@ The core (this module) needs only httpx and pydantic. The framework adapters liv
 ``lmstudio_adapters.langchain`` and ``lmstudio_adapters.llama_index`` (optional extras).
 """
 
-from lmstudio_adapters._async_client import AsyncLMStudioClient
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._config import LMStudioSettings
 from lmstudio_adapters._errors import (
     APIConnectionError,
     APIError,
@@ -36,9 +38,40 @@ from lmstudio_adapters._schemas import (
     ToolCall,
     Usage,
 )
-from lmstudio_adapters._selector import Decision, ProbeResult, clear_probe_cache, decide_backend
-from lmstudio_adapters._stream import AsyncStream, Stream
+from lmstudio_adapters._stream import Stream
 from lmstudio_adapters._version import __version__
+
+if _TYPE_CHECKING:
+    from lmstudio_adapters._async_client import AsyncLMStudioClient
+    from lmstudio_adapters._config import LMStudioSettings
+    from lmstudio_adapters._selector import Decision, ProbeResult, clear_probe_cache, decide_backend
+    from lmstudio_adapters._stream import AsyncStream
+
+# Loaded on first use, so `import lmstudio_adapters` stays cheap: asyncio and pydantic-settings
+# are imported only by code that needs them.
+_LAZY = {
+    "AsyncLMStudioClient": "lmstudio_adapters._async_client",
+    "AsyncStream": "lmstudio_adapters._stream",
+    "Decision": "lmstudio_adapters._selector",
+    "LMStudioSettings": "lmstudio_adapters._config",
+    "ProbeResult": "lmstudio_adapters._selector",
+    "clear_probe_cache": "lmstudio_adapters._selector",
+    "decide_backend": "lmstudio_adapters._selector",
+}
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lmstudio_adapters' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "APIConnectionError",

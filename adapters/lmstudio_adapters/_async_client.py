@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import SecretStr
 
-from lmstudio_adapters._config import LMStudioSettings
 from lmstudio_adapters._core import Call, ClientCore, Plan, T, logger
 from lmstudio_adapters._errors import (
     APIConnectionError,
@@ -26,6 +25,10 @@ from lmstudio_adapters._errors import (
 )
 from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_status
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, Completion, EmbeddingResponse, ModelInfo
+
+if TYPE_CHECKING:
+    from lmstudio_adapters._config import LMStudioSettings
+
 from lmstudio_adapters._stream import AsyncStream
 
 __all__ = ["AsyncLMStudioClient"]
@@ -101,7 +104,7 @@ class AsyncLMStudioClient(ClientCore):
         loop = asyncio.get_running_loop()
         pool = self._pools.get(loop)
         if pool is None:
-            pool = httpx.AsyncClient(timeout=self._timeouts(), limits=self._limits())
+            pool = httpx.AsyncClient(timeout=self._timeouts(), limits=self._limits(), verify=self._verify())
             self._pools[loop] = pool
             # asyncio.run() and asyncio.Runner close every live async generator before they
             # close the loop (shutdown_asyncgens): this one then closes the loop's pool, so no

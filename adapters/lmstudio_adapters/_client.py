@@ -5,12 +5,11 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import SecretStr
 
-from lmstudio_adapters._config import LMStudioSettings
 from lmstudio_adapters._core import Call, ClientCore, Plan, T, logger
 from lmstudio_adapters._errors import (
     APIConnectionError,
@@ -21,6 +20,10 @@ from lmstudio_adapters._errors import (
 )
 from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_status
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, Completion, EmbeddingResponse, ModelInfo
+
+if TYPE_CHECKING:
+    from lmstudio_adapters._config import LMStudioSettings
+
 from lmstudio_adapters._stream import Stream
 
 __all__ = ["LMStudioClient"]
@@ -82,7 +85,7 @@ class LMStudioClient(ClientCore):
             settings=settings,
         )
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=self._timeouts(), limits=self._limits())
+        self._http = http_client or httpx.Client(timeout=self._timeouts(), limits=self._limits(), verify=self._verify())
         self._closed = False
 
     # --- lifecycle --------------------------------------------------------------------

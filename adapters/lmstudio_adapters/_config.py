@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lmstudio_adapters._errors import ConfigError
+from lmstudio_adapters._urls import URL_EXPECTED, normalize_base_url
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -31,7 +31,7 @@ Preference = Literal["local", "cloud", "local-only"]
 
 # What each field must look like, shown in ConfigError messages next to the variable name.
 _EXPECTED = {
-    "url": "an http(s) URL such as http://localhost:1234",
+    "url": URL_EXPECTED,
     "model": "a model id such as qwen/qwen3-4b",
     "timeout_ms": "a whole number of milliseconds greater than 0, such as 30000",
     "max_retries": "a whole number, 0 or more, such as 2",
@@ -42,28 +42,6 @@ _EXPECTED = {
     "probe_cache_ttl": "a number of seconds, 0 or more, such as 30",
     "api_key": "a token string",
 }
-
-
-def normalize_base_url(url: str, *, source: str = "base_url") -> str:
-    """Return the server root for ``url``: no trailing ``/`` and no trailing ``/v1``.
-
-    Users copy ``http://localhost:1234/v1`` from OpenAI-style guides; every route this
-    library calls is built from the root, so both spellings work.
-
-    Raises:
-        ConfigError: if ``url`` is not an absolute http(s) URL.
-    """
-    text = url.strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(
-            f"{source}={url!r} is not a valid server URL: expected {_EXPECTED['url']} "
-            "(the scheme http:// or https:// is required)."
-        )
-    text = text.rstrip("/")
-    if text.endswith("/v1"):
-        text = text[: -len("/v1")]
-    return text
 
 
 class LMStudioSettings(BaseSettings):

@@ -6,17 +6,19 @@ request or a response goes through lives here, so both behave the same byte for 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import ssl
 import threading
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import certifi
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from lmstudio_adapters._config import LMStudioSettings, normalize_base_url
 from lmstudio_adapters._errors import APIStatusError, AuthenticationError, ConfigError, ResponseError
 from lmstudio_adapters._mapping import decode_body, map_transport_errors, status_error
 from lmstudio_adapters._reasoning import split_think_tags
@@ -29,7 +31,11 @@ from lmstudio_adapters._requests import (
 from lmstudio_adapters._routes import MODELS_ROUTES, DetectedApi, parse_models
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, ModelInfo
 from lmstudio_adapters._stream import ChunkParser
+from lmstudio_adapters._urls import normalize_base_url
 from lmstudio_adapters._version import __version__
+
+if TYPE_CHECKING:
+    from lmstudio_adapters._config import LMStudioSettings
 
 __all__ = ["CONNECT_TIMEOUT", "KEEPALIVE_EXPIRY", "Call", "ClientCore", "Plan"]
 
@@ -100,7 +106,11 @@ class ClientCore:
         headers: Mapping[str, str] | None = None,
         settings: LMStudioSettings | None = None,
     ) -> None:
-        settings = settings if settings is not None else LMStudioSettings()
+        if settings is None:
+            # Imported on first construction: pydantic-settings is not needed to import the package.
+            from lmstudio_adapters._config import LMStudioSettings
+
+            settings = LMStudioSettings()
         self.settings = settings
         self.base_url = normalize_base_url(base_url) if base_url is not None else settings.base_url
         self.model = model or settings.model
@@ -154,6 +164,10 @@ class ClientCore:
 
     def _timeouts(self) -> httpx.Timeout:
         return httpx.Timeout(self.timeout, connect=min(self.timeout, CONNECT_TIMEOUT))
+
+    @staticmethod
+    def _verify() -> ssl.SSLContext:
+        return shared_tls_context()
 
     def _limits(self) -> httpx.Limits:
         return httpx.Limits(max_connections=MAX_CONNECTIONS, keepalive_expiry=KEEPALIVE_EXPIRY)
@@ -351,6 +365,12 @@ class ClientCore:
             model=call.model,
             parse_think_tags=self.parse_think_tags and chunk_type is ChatCompletionChunk,
         )
+
+
+@functools.lru_cache(maxsize=1)
+def shared_tls_context() -> ssl.SSLContext:
+    """One TLS context for every client (loading CA certificates costs ~20 ms; do it once)."""
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _sampling(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,9 +8,9 @@ pydantic-core fast path.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "ChatCompletion",
@@ -29,7 +29,8 @@ __all__ = [
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=False)
+    # Schemas are built on first use, not at import (import time matters for CLIs and notebooks).
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class Usage(_Wire):
@@ -83,18 +84,6 @@ class GenerationStats(_Wire):
         return self.model_dump(exclude_none=True)
 
 
-def _stats_from(data: dict[str, Any]) -> dict[str, Any]:
-    stats = data.get("stats")
-    if isinstance(stats, dict) and stats:
-        return data
-    timings = data.get("timings")
-    if isinstance(timings, dict) and timings:
-        return {**data, "stats": GenerationStats.from_llama_cpp(timings)}
-    if "stats" in data:
-        return {**data, "stats": None}
-    return data
-
-
 class FunctionCall(_Wire):
     """The function part of a tool call; ``arguments`` is a JSON string."""
 
@@ -119,32 +108,30 @@ class ToolCall(_Wire):
     function: FunctionCall
 
 
+def _none_to_empty(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _none_to_list(value: Any) -> Any:
+    return [] if value is None else value
+
+
+# Field-level converters keep parsing in pydantic-core's fast path (no model-level dict copies).
+_Text = Annotated[str, BeforeValidator(_none_to_empty)]
+
+
 class _MessageFields(_Wire):
-    content: str = ""
-    reasoning_content: str = ""
+    content: _Text = ""
+    reasoning_content: _Text = Field(default="", validation_alias=AliasChoices("reasoning_content", "reasoning"))
     """Reasoning kept apart from the answer: LM Studio's ``reasoning_content`` (0.3.9+ with
     separation on), ``reasoning`` (gpt-oss, 0.3.23+), or ``<think>`` tags split off by the client."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _normalise(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        fixed = dict(data)
-        if fixed.get("content") is None:
-            fixed["content"] = ""
-        reasoning = fixed.get("reasoning_content") or fixed.get("reasoning")
-        fixed["reasoning_content"] = reasoning if isinstance(reasoning, str) else ""
-        if fixed.get("tool_calls") is None:
-            fixed["tool_calls"] = []
-        return fixed
 
 
 class ChatMessage(_MessageFields):
     """The assistant message of a non-streaming reply."""
 
     role: str = "assistant"
-    tool_calls: list[ToolCall] = Field(default_factory=list)
+    tool_calls: Annotated[list[ToolCall], BeforeValidator(_none_to_list)] = Field(default_factory=list)
 
 
 class _ChatChoice(_Wire):
@@ -160,11 +147,16 @@ class _ReplyMeta(_Wire):
     system_fingerprint: str | None = None
     usage: Usage | None = None
     stats: GenerationStats | None = None
+    timings: dict[str, Any] | None = Field(default=None, exclude=True, repr=False)
+    """llama.cpp's generation timings; read into ``stats`` when LM Studio's ``stats`` is absent."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _stats(cls, data: Any) -> Any:
-        return _stats_from(data) if isinstance(data, dict) else data
+    @model_validator(mode="after")
+    def _stats_from_timings(self) -> Any:
+        if self.stats is not None and not self.stats.model_fields_set:
+            self.stats = None
+        if self.stats is None and self.timings:
+            self.stats = GenerationStats.from_llama_cpp(self.timings)
+        return self
 
 
 class ChatCompletion(_ReplyMeta):
@@ -212,7 +204,7 @@ class ChoiceDelta(_MessageFields):
     """What one streamed chunk adds to the message."""
 
     role: str | None = None
-    tool_calls: list[ToolCallDelta] = Field(default_factory=list)
+    tool_calls: Annotated[list[ToolCallDelta], BeforeValidator(_none_to_list)] = Field(default_factory=list)
 
 
 class _ChunkChoice(_Wire):

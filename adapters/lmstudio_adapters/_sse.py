@@ -35,8 +35,11 @@ class SSEDecoder:
         self._data: list[str] = []
         self._has_data = False
 
-    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        """Decode ``chunk`` and return the events it completed.
+    def feed(self, chunk: bytes) -> Iterator[ServerSentEvent]:
+        """Decode ``chunk`` and yield the events it completed, one at a time.
+
+        Lazily, so the first event of a large network read reaches the caller without waiting
+        for the rest to be decoded.
 
         Raises:
             ResponseError: if the bytes are not valid UTF-8.
@@ -46,30 +49,31 @@ class SSEDecoder:
         except UnicodeDecodeError as exc:
             raise ResponseError(f"The server sent a stream that is not valid UTF-8 ({exc.reason}).") from exc
         if not text:
-            return []
+            return
         buffer = self._buffer + text
-        events: list[ServerSentEvent] = []
+        self._buffer = ""
         start = 0
         length = len(buffer)
-        while start < length:
-            newline = buffer.find("\n", start)
-            carriage = buffer.find("\r", start, newline if newline >= 0 else length)
-            if carriage >= 0:
-                end = carriage
-                # A lone '\r' at the very end may be the first half of '\r\n': wait for more.
-                if end == length - 1:
+        try:
+            while start < length:
+                newline = buffer.find("\n", start)
+                carriage = buffer.find("\r", start, newline if newline >= 0 else length)
+                if carriage >= 0:
+                    end = carriage
+                    # A lone '\r' at the very end may be the first half of '\r\n': wait for more.
+                    if end == length - 1:
+                        break
+                    step = 2 if buffer[end + 1] == "\n" else 1
+                elif newline >= 0:
+                    end, step = newline, 1
+                else:
                     break
-                step = 2 if buffer[end + 1] == "\n" else 1
-            elif newline >= 0:
-                end, step = newline, 1
-            else:
-                break
-            event = self._line(buffer[start:end])
-            if event is not None:
-                events.append(event)
-            start = end + step
-        self._buffer = buffer[start:]
-        return events
+                event = self._line(buffer[start:end])
+                start = end + step
+                if event is not None:
+                    yield event
+        finally:
+            self._buffer = buffer[start:]
 
     def flush(self) -> list[ServerSentEvent]:
         """Finish the stream: complete a final unterminated line and event, if any.

@@ -64,14 +64,12 @@ class ChunkParser(Generic[ChunkT]):
         self._content_seen = False
         self._last: ChunkT | None = None
 
-    def feed(self, raw: bytes) -> list[ChunkT]:
-        """Chunks completed by the next bytes of the body."""
-        chunks = []
+    def feed(self, raw: bytes) -> Iterator[ChunkT]:
+        """Chunks completed by the next bytes of the body, yielded as soon as each is parsed."""
         for event in self._decoder.feed(raw):
             chunk = self._event(event)
             if chunk is not None:
-                chunks.append(chunk)
-        return chunks
+                yield chunk
 
     def finish(self) -> list[ChunkT]:
         """Chunks left at the end of the body; raises if the stream was cut short."""

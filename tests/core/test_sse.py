@@ -66,7 +66,7 @@ def test_arbitrary_bytes_raise_only_documented_errors(chunks: list[bytes]) -> No
     )
     try:
         for chunk in chunks:
-            parser.feed(chunk)
+            list(parser.feed(chunk))
         parser.finish()
     except LMStudioAdapterError:
         pass
@@ -76,12 +76,12 @@ def test_invalid_utf8_is_a_response_error() -> None:
     """Bytes that are not UTF-8 raise ResponseError."""
     decoder = SSEDecoder()
     with pytest.raises(ResponseError, match="not valid UTF-8"):
-        decoder.feed(b"data: \xff\xfe\n\n")
+        list(decoder.feed(b"data: \xff\xfe\n\n"))
 
 
 def test_stream_ending_inside_a_character() -> None:
     """A body that stops half-way through a UTF-8 character is reported as such."""
     decoder = SSEDecoder()
-    decoder.feed("data: \u00e9".encode()[:-1])
+    list(decoder.feed("data: \u00e9".encode()[:-1]))
     with pytest.raises(ResponseError, match="middle of a UTF-8 character"):
         decoder.flush()

@@ -9,7 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._config import LMStudioSettings, normalize_base_url, raise_config_error
+from lmstudio_adapters._config import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT_MS,
+    LMStudioSettings,
+    normalize_base_url,
+    raise_config_error,
+)
 from lmstudio_adapters._errors import LMStudioAdapterError
 from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
 from lmstudio_adapters.langchain._errors import as_langchain_error
@@ -81,8 +87,8 @@ class LMStudioEmbeddings(BaseModel, Embeddings):
         return ClientKey(
             base_url=self.base_url,
             api_key=self.api_key.get_secret_value() if self.api_key is not None else None,
-            timeout=self.timeout or LMStudioSettings().timeout,
-            max_retries=self.max_retries if self.max_retries is not None else 2,
+            timeout=self.timeout or DEFAULT_TIMEOUT_MS / 1000,
+            max_retries=self.max_retries if self.max_retries is not None else DEFAULT_MAX_RETRIES,
         )
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.bridge.pydantic import Field, SecretStr, model_validator
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic import ValidationError
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
@@ -33,6 +33,8 @@ class LMStudioEmbedding(BaseEmbedding):
     request_timeout: float | None = Field(default=None, description="Seconds per request.")
     max_retries: int | None = Field(default=None, description="Retries on connection errors, 429 and 5xx.")
     additional_kwargs: dict[str, Any] = Field(default_factory=dict, description="Extra request fields.")
+
+    _settings: LMStudioSettings | None = PrivateAttr(default=None)
 
     def __init__(self, **kwargs: Any) -> None:
         try:
@@ -71,12 +73,13 @@ class LMStudioEmbedding(BaseEmbedding):
         return "LMStudioEmbedding"
 
     def _key(self) -> ClientKey:
-        settings = LMStudioSettings()
+        if self._settings is None:
+            self._settings = LMStudioSettings()
         return ClientKey(
             base_url=self.base_url,
             api_key=self.api_key.get_secret_value() if self.api_key is not None else None,
-            timeout=self.request_timeout if self.request_timeout is not None else settings.timeout,
-            max_retries=self.max_retries if self.max_retries is not None else settings.max_retries,
+            timeout=self.request_timeout if self.request_timeout is not None else self._settings.timeout,
+            max_retries=self.max_retries if self.max_retries is not None else self._settings.max_retries,
         )
 
     @property

@@ -88,6 +88,7 @@ class LMStudioLLM(FunctionCallingLLM):
     additional_kwargs: dict[str, Any] = Field(default_factory=dict, description="Extra request fields, sent as is.")
 
     _model_info: ModelInfo | None = PrivateAttr(default=None)
+    _settings: LMStudioSettings | None = PrivateAttr(default=None)
     _info_fetched: bool = PrivateAttr(default=False)
 
     def __init__(self, **kwargs: Any) -> None:
@@ -128,12 +129,13 @@ class LMStudioLLM(FunctionCallingLLM):
     # --- clients and server facts -----------------------------------------------------
 
     def _key(self) -> ClientKey:
-        settings = LMStudioSettings() if self.request_timeout is None or self.max_retries is None else None
+        if self._settings is None:
+            self._settings = LMStudioSettings()
         return ClientKey(
             base_url=self.base_url,
             api_key=self.api_key.get_secret_value() if self.api_key is not None else None,
-            timeout=self.request_timeout if self.request_timeout is not None else settings.timeout,  # type: ignore[union-attr]
-            max_retries=self.max_retries if self.max_retries is not None else settings.max_retries,  # type: ignore[union-attr]
+            timeout=self.request_timeout if self.request_timeout is not None else self._settings.timeout,
+            max_retries=self.max_retries if self.max_retries is not None else self._settings.max_retries,
         )
 
     @property
@@ -159,8 +161,9 @@ class LMStudioLLM(FunctionCallingLLM):
         return self._model_info
 
     def _discovery_api(self) -> str:
-        configured = LMStudioSettings().api
-        return "auto" if configured == "auto" else configured
+        self._key()
+        assert self._settings is not None
+        return self._settings.api
 
     @property
     def metadata(self) -> LLMMetadata:
