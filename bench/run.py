@@ -404,7 +404,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5))
     names = list(results["per_chunk_us"])
     left.barh(names, [results["per_chunk_us"][n] for n in names], color="tab:blue")
     left.set_xlabel(f"µs per chunk ({results['chunks']}-chunk stream, lower is better)")
