@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -15,6 +17,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_TIMEOUT_MS",
     "LMStudioSettings",
+    "current_settings",
     "normalize_base_url",
     "raise_config_error",
 ]
@@ -165,3 +168,18 @@ def raise_config_error(exc: ValidationError) -> None:
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, ConfigError):
             raise cause from None
+
+
+@functools.lru_cache(maxsize=16)
+def _settings_for(environment: tuple[tuple[str, str], ...]) -> LMStudioSettings:
+    return LMStudioSettings()
+
+
+def current_settings() -> LMStudioSettings:
+    """``LMStudioSettings()`` for the current ``LM_STUDIO_*`` environment, parsed once per distinct value set.
+
+    Settings are frozen, so one instance can be shared; constructing a model then costs
+    microseconds instead of a full environment parse.
+    """
+    environment = tuple(sorted((key, value) for key, value in os.environ.items() if key.startswith("LM_STUDIO_")))
+    return _settings_for(environment)

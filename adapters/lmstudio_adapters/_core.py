@@ -108,9 +108,9 @@ class ClientCore:
     ) -> None:
         if settings is None:
             # Imported on first construction: pydantic-settings is not needed to import the package.
-            from lmstudio_adapters._config import LMStudioSettings
+            from lmstudio_adapters._config import current_settings
 
-            settings = LMStudioSettings()
+            settings = current_settings()
         self.settings = settings
         self.base_url = normalize_base_url(base_url) if base_url is not None else settings.base_url
         self.model = model or settings.model

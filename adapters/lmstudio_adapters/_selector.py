@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._config import DEFAULT_MODEL, LMStudioSettings, normalize_base_url
+from lmstudio_adapters._config import DEFAULT_MODEL, LMStudioSettings, current_settings, normalize_base_url
 from lmstudio_adapters._errors import (
     APIConnectionError,
     AuthenticationError,
@@ -140,7 +140,7 @@ def decide_backend(
         NoBackendError: LM Studio cannot serve and no cloud fallback is allowed or configured.
         ConfigError: ``prefer`` or ``fallback`` is malformed.
     """
-    settings = settings if settings is not None else LMStudioSettings()
+    settings = settings if settings is not None else current_settings()
     url = normalize_base_url(base_url) if base_url else settings.base_url
     wanted = model or settings.model
     preference = prefer or settings.prefer

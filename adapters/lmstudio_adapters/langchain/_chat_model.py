@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, Valid
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._config import LMStudioSettings, normalize_base_url, raise_config_error
+from lmstudio_adapters._config import LMStudioSettings, current_settings, normalize_base_url, raise_config_error
 from lmstudio_adapters._errors import LMStudioAdapterError
 from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
 from lmstudio_adapters.langchain._errors import as_langchain_error
@@ -186,7 +186,7 @@ class LMStudioChatModel(BaseChatModel):
         needs = {"model": ("model", "model_name"), "base_url": ("base_url",), "api_key": ("api_key",)}
         if all(any(values.get(name) for name in names) for names in needs.values()):
             return values
-        settings = LMStudioSettings()
+        settings = current_settings()
         values = dict(values)
         if not (values.get("model") or values.get("model_name")):
             values["model"] = settings.model
@@ -245,7 +245,7 @@ class LMStudioChatModel(BaseChatModel):
     # --- clients ----------------------------------------------------------------------
 
     def _client_key(self) -> ClientKey:
-        settings = self._settings or LMStudioSettings()
+        settings = self._settings or current_settings()
         self._settings = settings
         return ClientKey(
             base_url=self.base_url,
@@ -470,7 +470,7 @@ class LMStudioChatModel(BaseChatModel):
         context length); on older servers only the defaults are known.
         """
         try:
-            info = self.client.get_model(self.model, api=(self._settings or LMStudioSettings()).api)
+            info = self.client.get_model(self.model, api=(self._settings or current_settings()).api)
         except LMStudioAdapterError as exc:
             raise as_langchain_error(exc) from exc
         profile = ModelProfile(text_inputs=True, text_outputs=True, structured_output=True, tool_choice=True)

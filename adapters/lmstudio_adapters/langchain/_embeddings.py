@@ -12,7 +12,7 @@ from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._config import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT_MS,
-    LMStudioSettings,
+    current_settings,
     normalize_base_url,
     raise_config_error,
 )
@@ -66,7 +66,7 @@ class LMStudioEmbeddings(BaseModel, Embeddings):
             return values
         if (values.get("model") or values.get("model_name")) and values.get("base_url") and values.get("api_key"):
             return values
-        settings = LMStudioSettings()
+        settings = current_settings()
         values = dict(values)
         if not (values.get("model") or values.get("model_name")):
             values["model"] = settings.model

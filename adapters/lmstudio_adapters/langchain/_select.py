@@ -9,7 +9,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
 from lmstudio_adapters import providers
-from lmstudio_adapters._config import LMStudioSettings
+from lmstudio_adapters._config import LMStudioSettings, current_settings
 from lmstudio_adapters._errors import APIConnectionError, ConfigError
 from lmstudio_adapters._selector import Decision, decide_backend
 from lmstudio_adapters.langchain._chat_model import LMStudioChatModel
@@ -69,7 +69,7 @@ def select_chat_model(
     Example:
         >>> llm = select_chat_model("qwen/qwen3-4b", fallback="openai:gpt-4o-mini")  # doctest: +SKIP
     """
-    settings = settings if settings is not None else LMStudioSettings()
+    settings = settings if settings is not None else current_settings()
     decision = decide_backend(
         model, base_url=base_url, fallback=fallback, prefer=prefer, api_key=kwargs.get("api_key"), settings=settings
     )

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._config import LMStudioSettings, normalize_base_url, raise_config_error
+from lmstudio_adapters._config import LMStudioSettings, current_settings, normalize_base_url, raise_config_error
 from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
 
 __all__ = ["LMStudioEmbedding"]
@@ -55,7 +55,7 @@ class LMStudioEmbedding(BaseEmbedding):
             values["request_timeout"] = values.pop("timeout")
         if values.get("model_name") and values.get("base_url") and values.get("api_key") is not None:
             return values
-        settings = LMStudioSettings()
+        settings = current_settings()
         values["model_name"] = values.get("model_name") or settings.model
         values["base_url"] = values.get("base_url") or settings.base_url
         if values.get("api_key") is None and settings.api_key is not None:
@@ -74,7 +74,7 @@ class LMStudioEmbedding(BaseEmbedding):
 
     def _key(self) -> ClientKey:
         if self._settings is None:
-            self._settings = LMStudioSettings()
+            self._settings = current_settings()
         return ClientKey(
             base_url=self.base_url,
             api_key=self.api_key.get_secret_value() if self.api_key is not None else None,

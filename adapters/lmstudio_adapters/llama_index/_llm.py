@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._config import LMStudioSettings, normalize_base_url, raise_config_error
+from lmstudio_adapters._config import LMStudioSettings, current_settings, normalize_base_url, raise_config_error
 from lmstudio_adapters._errors import LMStudioAdapterError
 from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, ModelInfo
@@ -108,7 +108,7 @@ class LMStudioLLM(FunctionCallingLLM):
             values["request_timeout"] = values.pop("timeout")
         if values.get("model") and values.get("base_url") and values.get("api_key") is not None:
             return values
-        settings = LMStudioSettings()
+        settings = current_settings()
         values.setdefault("model", settings.model)
         values["model"] = values["model"] or settings.model
         values["base_url"] = values.get("base_url") or settings.base_url
@@ -130,7 +130,7 @@ class LMStudioLLM(FunctionCallingLLM):
 
     def _key(self) -> ClientKey:
         if self._settings is None:
-            self._settings = LMStudioSettings()
+            self._settings = current_settings()
         return ClientKey(
             base_url=self.base_url,
             api_key=self.api_key.get_secret_value() if self.api_key is not None else None,

@@ -22,7 +22,7 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import LLM, ToolSelection
 
 from lmstudio_adapters import providers
-from lmstudio_adapters._config import LMStudioSettings
+from lmstudio_adapters._config import LMStudioSettings, current_settings
 from lmstudio_adapters._errors import APIConnectionError, ConfigError
 from lmstudio_adapters._selector import Decision, decide_backend
 from lmstudio_adapters.llama_index._embedding import LMStudioEmbedding
@@ -225,7 +225,7 @@ def select_llm(
     Raises:
         NoBackendError: LM Studio cannot serve and no cloud fallback is allowed or configured.
     """
-    settings = settings if settings is not None else LMStudioSettings()
+    settings = settings if settings is not None else current_settings()
     decision: Decision = decide_backend(
         model, base_url=base_url, fallback=fallback, prefer=prefer, api_key=kwargs.get("api_key"), settings=settings
     )
