@@ -183,3 +183,38 @@ def current_settings() -> LMStudioSettings:
     """
     environment = tuple(sorted((key, value) for key, value in os.environ.items() if key.startswith("LM_STUDIO_")))
     return _settings_for(environment)
+
+
+class RaisesConfigErrors:
+    """Mixin for framework models: a bad ``LM_STUDIO_*`` value surfaces as our ``ConfigError``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        try:
+            super().__init__(**kwargs)
+        except ValidationError as exc:
+            raise_config_error(exc)
+            raise
+
+
+def with_settings_defaults(values: Any, *, model_key: str, aliases: dict[str, str] | None = None) -> Any:
+    """Constructor values with ``model``, ``base_url`` and ``api_key`` filled from ``LM_STUDIO_*``.
+
+    ``aliases`` maps each framework's conventional names (``timeout`` → ``request_timeout``,
+    ``model`` → ``model_name``) onto the model's field names first. Explicit values win.
+    """
+    if not isinstance(values, dict):
+        return values
+    values = dict(values)
+    for alias, name in (aliases or {}).items():
+        if values.get(alias) is not None and values.get(name) is None:
+            values[name] = values.pop(alias)
+    if values.get(model_key) and values.get("base_url") and values.get("api_key") is not None:
+        return values
+    settings = current_settings()
+    if not values.get(model_key):
+        values[model_key] = settings.model
+    if not values.get("base_url"):
+        values["base_url"] = settings.base_url
+    if values.get("api_key") is None and settings.api_key is not None:
+        values["api_key"] = settings.api_key
+    return values

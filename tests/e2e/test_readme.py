@@ -42,7 +42,8 @@ def test_quick_start_runs(index: int, real_server: LocalModelServer) -> None:
         code = code.replace(old, new)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LM_STUDIO_")}
     env.update({"LM_STUDIO_URL": real_server.base_url, "LM_STUDIO_MODEL": CHAT_MODEL})
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip()

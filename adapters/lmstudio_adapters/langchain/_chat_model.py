@@ -17,11 +17,17 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._config import LMStudioSettings, current_settings, normalize_base_url, raise_config_error
+from lmstudio_adapters._config import (
+    LMStudioSettings,
+    RaisesConfigErrors,
+    current_settings,
+    normalize_base_url,
+    with_settings_defaults,
+)
 from lmstudio_adapters._errors import LMStudioAdapterError
 from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
 from lmstudio_adapters.langchain._errors import as_langchain_error
@@ -55,7 +61,7 @@ _SAMPLING_KEYS = (
 )
 
 
-class LMStudioChatModel(BaseChatModel):
+class LMStudioChatModel(RaisesConfigErrors, BaseChatModel):
     """Chat model served by LM Studio (or any OpenAI-compatible local server).
 
     Drop it in wherever you used ``ChatOpenAI`` or ``ChatOllama``. Defaults come from the
@@ -171,29 +177,10 @@ class LMStudioChatModel(BaseChatModel):
 
     _settings: LMStudioSettings | None = PrivateAttr(default=None)
 
-    def __init__(self, **kwargs: Any) -> None:
-        try:
-            super().__init__(**kwargs)
-        except ValidationError as exc:
-            raise_config_error(exc)
-            raise
-
     @model_validator(mode="before")
     @classmethod
     def _defaults_from_settings(cls, values: Any) -> Any:
-        if not isinstance(values, dict):
-            return values
-        needs = {"model": ("model", "model_name"), "base_url": ("base_url",), "api_key": ("api_key",)}
-        if all(any(values.get(name) for name in names) for names in needs.values()):
-            return values
-        settings = current_settings()
-        values = dict(values)
-        if not (values.get("model") or values.get("model_name")):
-            values["model"] = settings.model
-        if not values.get("base_url"):
-            values["base_url"] = settings.base_url
-        if values.get("api_key") is None and settings.api_key is not None:
-            values["api_key"] = settings.api_key
+        values = with_settings_defaults(values, model_key="model", aliases={"model_name": "model"})
         return values
 
     @model_validator(mode="after")

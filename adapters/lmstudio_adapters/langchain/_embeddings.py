@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._config import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT_MS,
+    RaisesConfigErrors,
     current_settings,
     normalize_base_url,
-    raise_config_error,
+    with_settings_defaults,
 )
 from lmstudio_adapters._errors import LMStudioAdapterError
 from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
@@ -23,7 +24,7 @@ from lmstudio_adapters.langchain._errors import as_langchain_error
 __all__ = ["LMStudioEmbeddings"]
 
 
-class LMStudioEmbeddings(BaseModel, Embeddings):
+class LMStudioEmbeddings(RaisesConfigErrors, BaseModel, Embeddings):
     """Embeddings from an LM Studio embedding model; texts are sent as strings, never token ids.
 
     Example:
@@ -52,30 +53,14 @@ class LMStudioEmbeddings(BaseModel, Embeddings):
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra request fields, sent as they are."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        try:
-            super().__init__(**kwargs)
-        except ValidationError as exc:
-            raise_config_error(exc)
-            raise
-
     @model_validator(mode="before")
     @classmethod
     def _defaults_from_settings(cls, values: Any) -> Any:
-        if not isinstance(values, dict):
-            return values
-        if (values.get("model") or values.get("model_name")) and values.get("base_url") and values.get("api_key"):
-            return values
-        settings = current_settings()
-        values = dict(values)
-        if not (values.get("model") or values.get("model_name")):
-            values["model"] = settings.model
-        if not values.get("base_url"):
-            values["base_url"] = settings.base_url
-        if values.get("api_key") is None and settings.api_key is not None:
-            values["api_key"] = settings.api_key
-        values.setdefault("timeout", values.get("request_timeout") or settings.timeout)
-        values.setdefault("max_retries", settings.max_retries)
+        values = with_settings_defaults(values, model_key="model", aliases={"model_name": "model"})
+        if isinstance(values, dict):
+            settings = current_settings()
+            values.setdefault("timeout", values.get("request_timeout") or settings.timeout)
+            values.setdefault("max_retries", settings.max_retries)
         return values
 
     @model_validator(mode="after")

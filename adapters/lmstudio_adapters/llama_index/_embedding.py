@@ -6,17 +6,22 @@ from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, model_validator
-from pydantic import ValidationError
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._config import LMStudioSettings, current_settings, normalize_base_url, raise_config_error
+from lmstudio_adapters._config import (
+    LMStudioSettings,
+    RaisesConfigErrors,
+    current_settings,
+    normalize_base_url,
+    with_settings_defaults,
+)
 from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
 
 __all__ = ["LMStudioEmbedding"]
 
 
-class LMStudioEmbedding(BaseEmbedding):
+class LMStudioEmbedding(RaisesConfigErrors, BaseEmbedding):
     """Embeddings from an LM Studio embedding model, batched (``embed_batch_size`` per request).
 
     Example:
@@ -36,30 +41,12 @@ class LMStudioEmbedding(BaseEmbedding):
 
     _settings: LMStudioSettings | None = PrivateAttr(default=None)
 
-    def __init__(self, **kwargs: Any) -> None:
-        try:
-            super().__init__(**kwargs)
-        except ValidationError as exc:
-            raise_config_error(exc)
-            raise
-
     @model_validator(mode="before")
     @classmethod
     def _defaults_from_settings(cls, values: Any) -> Any:
-        if not isinstance(values, dict):
-            return values
-        values = dict(values)
-        if values.get("model") and not values.get("model_name"):
-            values["model_name"] = values.pop("model")
-        if "timeout" in values and values.get("request_timeout") is None:
-            values["request_timeout"] = values.pop("timeout")
-        if values.get("model_name") and values.get("base_url") and values.get("api_key") is not None:
-            return values
-        settings = current_settings()
-        values["model_name"] = values.get("model_name") or settings.model
-        values["base_url"] = values.get("base_url") or settings.base_url
-        if values.get("api_key") is None and settings.api_key is not None:
-            values["api_key"] = settings.api_key
+        values = with_settings_defaults(
+            values, model_key="model_name", aliases={"model": "model_name", "timeout": "request_timeout"}
+        )
         return values
 
     @model_validator(mode="after")

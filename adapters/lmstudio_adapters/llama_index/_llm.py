@@ -26,11 +26,16 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.program.utils import FlexibleModel, create_flexible_model
 from llama_index.core.prompts import PromptTemplate
-from pydantic import ValidationError
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._config import LMStudioSettings, current_settings, normalize_base_url, raise_config_error
+from lmstudio_adapters._config import (
+    LMStudioSettings,
+    RaisesConfigErrors,
+    current_settings,
+    normalize_base_url,
+    with_settings_defaults,
+)
 from lmstudio_adapters._errors import LMStudioAdapterError
 from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, ModelInfo
@@ -49,7 +54,7 @@ __all__ = ["LMStudioLLM"]
 _SAMPLING = ("temperature", "max_tokens", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "ttl")
 
 
-class LMStudioLLM(FunctionCallingLLM):
+class LMStudioLLM(RaisesConfigErrors, FunctionCallingLLM):
     """LLM served by LM Studio, for LlamaIndex: use it as ``Settings.llm`` or in any engine or agent.
 
     Tool calling (``FunctionAgent``, ``predict_and_call``), structured output through LM
@@ -91,29 +96,10 @@ class LMStudioLLM(FunctionCallingLLM):
     _settings: LMStudioSettings | None = PrivateAttr(default=None)
     _info_fetched: bool = PrivateAttr(default=False)
 
-    def __init__(self, **kwargs: Any) -> None:
-        try:
-            super().__init__(**kwargs)
-        except ValidationError as exc:
-            raise_config_error(exc)
-            raise
-
     @model_validator(mode="before")
     @classmethod
     def _defaults_from_settings(cls, values: Any) -> Any:
-        if not isinstance(values, dict):
-            return values
-        values = dict(values)
-        if "timeout" in values and values.get("request_timeout") is None:
-            values["request_timeout"] = values.pop("timeout")
-        if values.get("model") and values.get("base_url") and values.get("api_key") is not None:
-            return values
-        settings = current_settings()
-        values.setdefault("model", settings.model)
-        values["model"] = values["model"] or settings.model
-        values["base_url"] = values.get("base_url") or settings.base_url
-        if values.get("api_key") is None and settings.api_key is not None:
-            values["api_key"] = settings.api_key
+        values = with_settings_defaults(values, model_key="model", aliases={"timeout": "request_timeout"})
         return values
 
     @model_validator(mode="after")
@@ -163,7 +149,7 @@ class LMStudioLLM(FunctionCallingLLM):
     def _discovery_api(self) -> str:
         self._key()
         assert self._settings is not None
-        return self._settings.api
+        return str(self._settings.api)
 
     @property
     def metadata(self) -> LLMMetadata:
