@@ -135,6 +135,7 @@ class ClientCore:
         self.parse_think_tags = parse_think_tags
         self.stream_usage = stream_usage
         self._extra_headers = dict(headers or {})
+        self._headers = self._build_headers()  # the same for every request: built once
         self._detected: DetectedApi | None = None if self.api == "auto" else self.api  # type: ignore[assignment]
         self._detect_lock = threading.Lock()
 
@@ -151,7 +152,7 @@ class ClientCore:
         """The API generation found by the last model listing (``v1``, ``v0``, ``openai``)."""
         return self._detected
 
-    def _headers(self) -> dict[str, str]:
+    def _build_headers(self) -> dict[str, str]:
         headers = {
             "Accept": "application/json",
             "Content-Type": "application/json",
@@ -198,7 +199,7 @@ class ClientCore:
             call.method,
             call.url(self.base_url),
             content=call.content,
-            headers=self._headers(),
+            headers=self._headers,
             extensions={"timeout": httpx.Timeout(call.timeout, connect=min(call.timeout, CONNECT_TIMEOUT)).as_dict()},
         )
 

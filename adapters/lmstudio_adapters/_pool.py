@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import atexit
 import threading
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
 
-__all__ = ["ClientKey", "shared_async_client", "shared_client"]
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+    from lmstudio_adapters._config import LMStudioSettings
+
+__all__ = ["ClientKey", "client_key", "shared_async_client", "shared_client"]
 
 
 class ClientKey(NamedTuple):
@@ -25,6 +30,27 @@ class ClientKey(NamedTuple):
     max_retries: int
     parse_think_tags: bool = True
     stream_usage: bool = True
+
+
+def client_key(
+    settings: LMStudioSettings,
+    *,
+    base_url: str,
+    api_key: SecretStr | None,
+    timeout: float | None,
+    max_retries: int | None,
+    parse_think_tags: bool = True,
+    stream_usage: bool = True,
+) -> ClientKey:
+    """The key of an adapter's shared client: its own values, else the settings' defaults."""
+    return ClientKey(
+        base_url=base_url,
+        api_key=api_key.get_secret_value() if api_key is not None else None,
+        timeout=timeout if timeout is not None else settings.timeout,
+        max_retries=max_retries if max_retries is not None else settings.max_retries,
+        parse_think_tags=parse_think_tags,
+        stream_usage=stream_usage,
+    )
 
 
 _lock = threading.Lock()

@@ -60,6 +60,8 @@ class Decision:
     reason: str
     base_url: str
     probe: ProbeResult | None = None
+    fallback: str | None = None
+    """The configured cloud model (``provider:model``), whatever the choice; for runtime fallback."""
 
     def __str__(self) -> str:
         where = "LM Studio" if self.target == "local" else f"cloud ({self.provider})"
@@ -153,15 +155,19 @@ def decide_backend(
     if preference == "cloud":
         if not cloud:
             raise NoBackendError("prefer='cloud' needs a cloud model: set LM_STUDIO_FALLBACK=provider:model.")
-        return _log(Decision("cloud", provider, cloud_model, "forced by configuration (prefer=cloud)", url))
+        return _log(
+            Decision("cloud", provider, cloud_model, "forced by configuration (prefer=cloud)", url, None, cloud)
+        )
     key = api_key if api_key is not None else (settings.api_key.get_secret_value() if settings.api_key else None)
     found = probe(url, timeout=settings.probe_timeout, api_key=key, cache_ttl=settings.probe_cache_ttl)
     if found.reachable:
         if wanted in found.model_ids:
-            return _log(Decision("local", "lmstudio", wanted, f"LM Studio at {url} lists {wanted}", url, found))
+            return _log(Decision("local", "lmstudio", wanted, f"LM Studio at {url} lists {wanted}", url, found, cloud))
         if wanted == DEFAULT_MODEL and found.model_ids:
             return _log(
-                Decision("local", "lmstudio", wanted, f"LM Studio at {url} is up and no model was named", url, found)
+                Decision(
+                    "local", "lmstudio", wanted, f"LM Studio at {url} is up and no model was named", url, found, cloud
+                )
             )
         listed = ", ".join(found.model_ids) or "none"
         why = f"model {wanted} is not available on LM Studio at {url} (it has: {listed})"
@@ -174,7 +180,7 @@ def decide_backend(
             else ("set LM_STUDIO_FALLBACK=provider:model (for example openai:gpt-4o-mini) to fall back to the cloud")
         )
         raise NoBackendError(f"Cannot use LM Studio: {why}. Start LM Studio and load the model, or {fix}.")
-    return _log(Decision("cloud", provider, cloud_model, why, url, found))
+    return _log(Decision("cloud", provider, cloud_model, why, url, found, cloud))
 
 
 def _log(decision: Decision) -> Decision:

@@ -28,8 +28,9 @@ from lmstudio_adapters._config import (
     normalize_base_url,
     with_settings_defaults,
 )
+from lmstudio_adapters._core import SAMPLING_FIELDS
 from lmstudio_adapters._errors import LMStudioAdapterError
-from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
+from lmstudio_adapters._pool import ClientKey, client_key, shared_async_client, shared_client
 from lmstudio_adapters.langchain._errors import as_langchain_error
 from lmstudio_adapters.langchain._messages import (
     PROVIDER,
@@ -42,23 +43,7 @@ __all__ = ["LMStudioChatModel"]
 
 # Per-call keyword arguments that are request fields rather than sampling parameters.
 _REQUEST_KEYS = ("tools", "tool_choice", "response_format")
-_SAMPLING_KEYS = (
-    "temperature",
-    "top_p",
-    "top_k",
-    "min_p",
-    "max_tokens",
-    "seed",
-    "presence_penalty",
-    "frequency_penalty",
-    "repeat_penalty",
-    "logit_bias",
-    "logprobs",
-    "top_logprobs",
-    "parallel_tool_calls",
-    "ttl",
-    "draft_model",
-)
+_SAMPLING_KEYS = tuple(name for name in SAMPLING_FIELDS if name != "stop")  # `stop` is LangChain's own argument
 
 
 class LMStudioChatModel(RaisesConfigErrors, BaseChatModel):
@@ -232,13 +217,14 @@ class LMStudioChatModel(RaisesConfigErrors, BaseChatModel):
     # --- clients ----------------------------------------------------------------------
 
     def _client_key(self) -> ClientKey:
-        settings = self._settings or current_settings()
-        self._settings = settings
-        return ClientKey(
+        if self._settings is None:
+            self._settings = current_settings()
+        return client_key(
+            self._settings,
             base_url=self.base_url,
-            api_key=self.api_key.get_secret_value() if self.api_key is not None else None,
-            timeout=self.timeout if self.timeout is not None else settings.timeout,
-            max_retries=self.max_retries if self.max_retries is not None else settings.max_retries,
+            api_key=self.api_key,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
             parse_think_tags=self.parse_think_tags,
             stream_usage=self.stream_usage,
         )
@@ -457,7 +443,7 @@ class LMStudioChatModel(RaisesConfigErrors, BaseChatModel):
         context length); on older servers only the defaults are known.
         """
         try:
-            info = self.client.get_model(self.model, api=(self._settings or current_settings()).api)
+            info = self.client.get_model(self.model, api=current_settings().api)
         except LMStudioAdapterError as exc:
             raise as_langchain_error(exc) from exc
         profile = ModelProfile(text_inputs=True, text_outputs=True, structured_output=True, tool_choice=True)

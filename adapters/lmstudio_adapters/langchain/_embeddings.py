@@ -5,20 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._config import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT_MS,
+    LMStudioSettings,
     RaisesConfigErrors,
     current_settings,
     normalize_base_url,
     with_settings_defaults,
 )
 from lmstudio_adapters._errors import LMStudioAdapterError
-from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
+from lmstudio_adapters._pool import ClientKey, client_key, shared_async_client, shared_client
 from lmstudio_adapters.langchain._errors import as_langchain_error
 
 __all__ = ["LMStudioEmbeddings"]
@@ -53,15 +52,14 @@ class LMStudioEmbeddings(RaisesConfigErrors, BaseModel, Embeddings):
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra request fields, sent as they are."""
 
+    _settings: LMStudioSettings | None = PrivateAttr(default=None)
+
     @model_validator(mode="before")
     @classmethod
     def _defaults_from_settings(cls, values: Any) -> Any:
-        values = with_settings_defaults(values, model_key="model", aliases={"model_name": "model"})
-        if isinstance(values, dict):
-            settings = current_settings()
-            values.setdefault("timeout", values.get("request_timeout") or settings.timeout)
-            values.setdefault("max_retries", settings.max_retries)
-        return values
+        return with_settings_defaults(
+            values, model_key="model", aliases={"model_name": "model", "request_timeout": "timeout"}
+        )
 
     @model_validator(mode="after")
     def _normalise(self) -> LMStudioEmbeddings:
@@ -69,11 +67,14 @@ class LMStudioEmbeddings(RaisesConfigErrors, BaseModel, Embeddings):
         return self
 
     def _key(self) -> ClientKey:
-        return ClientKey(
+        if self._settings is None:
+            self._settings = current_settings()
+        return client_key(
+            self._settings,
             base_url=self.base_url,
-            api_key=self.api_key.get_secret_value() if self.api_key is not None else None,
-            timeout=self.timeout or DEFAULT_TIMEOUT_MS / 1000,
-            max_retries=self.max_retries if self.max_retries is not None else DEFAULT_MAX_RETRIES,
+            api_key=self.api_key,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
         )
 
     @property

@@ -9,8 +9,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
 from lmstudio_adapters import providers
-from lmstudio_adapters._config import LMStudioSettings, current_settings
-from lmstudio_adapters._errors import APIConnectionError, ConfigError
+from lmstudio_adapters._config import LMStudioSettings
+from lmstudio_adapters._errors import APIConnectionError
 from lmstudio_adapters._selector import Decision, decide_backend
 from lmstudio_adapters.langchain._chat_model import LMStudioChatModel
 from lmstudio_adapters.langchain._embeddings import LMStudioEmbeddings
@@ -18,14 +18,6 @@ from lmstudio_adapters.langchain._embeddings import LMStudioEmbeddings
 __all__ = ["select_chat_model", "select_embeddings"]
 
 SELECTION_KEY = "lmstudio_adapters_selection"
-
-
-def _cloud(decision_or_spec: Decision | str, kind: str, cloud_kwargs: dict[str, Any] | None) -> Any:
-    if isinstance(decision_or_spec, Decision):
-        provider, model = decision_or_spec.provider, decision_or_spec.model
-    else:
-        provider, _, model = decision_or_spec.partition(":")
-    return providers.get(provider).build(kind, model, **(cloud_kwargs or {}))
 
 
 def _remember(model: Any, decision: Decision) -> None:
@@ -69,22 +61,19 @@ def select_chat_model(
     Example:
         >>> llm = select_chat_model("qwen/qwen3-4b", fallback="openai:gpt-4o-mini")  # doctest: +SKIP
     """
-    settings = settings if settings is not None else current_settings()
     decision = decide_backend(
         model, base_url=base_url, fallback=fallback, prefer=prefer, api_key=kwargs.get("api_key"), settings=settings
     )
     if decision.target == "cloud":
-        cloud = _cloud(decision, "chat", cloud_kwargs)
+        cloud = providers.build_fallback(decision, "chat", cloud_kwargs)
         _remember(cloud, decision)
         return cloud  # type: ignore[no-any-return]
     local = LMStudioChatModel(model=decision.model, base_url=decision.base_url, **kwargs)
     _remember(local, decision)
     if not runtime_fallback:
         return local
-    spec = fallback if fallback is not None else settings.fallback
-    if not spec:
-        raise ConfigError("runtime_fallback=True needs a cloud model: pass fallback= or set LM_STUDIO_FALLBACK.")
-    return local.with_fallbacks([_cloud(spec, "chat", cloud_kwargs)], exceptions_to_handle=(APIConnectionError,))
+    cloud_model = providers.build_fallback(decision, "chat", cloud_kwargs)
+    return local.with_fallbacks([cloud_model], exceptions_to_handle=(APIConnectionError,))
 
 
 def select_embeddings(
@@ -106,5 +95,5 @@ def select_embeddings(
         model, base_url=base_url, fallback=fallback, prefer=prefer, api_key=kwargs.get("api_key"), settings=settings
     )
     if decision.target == "cloud":
-        return _cloud(decision, "embeddings", cloud_kwargs)  # type: ignore[no-any-return]
+        return providers.build_fallback(decision, "embeddings", cloud_kwargs)  # type: ignore[no-any-return]
     return LMStudioEmbeddings(model=decision.model, base_url=decision.base_url, **kwargs)

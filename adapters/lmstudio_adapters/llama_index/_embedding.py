@@ -16,7 +16,7 @@ from lmstudio_adapters._config import (
     normalize_base_url,
     with_settings_defaults,
 )
-from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
+from lmstudio_adapters._pool import ClientKey, client_key, shared_async_client, shared_client
 
 __all__ = ["LMStudioEmbedding"]
 
@@ -62,11 +62,12 @@ class LMStudioEmbedding(RaisesConfigErrors, BaseEmbedding):
     def _key(self) -> ClientKey:
         if self._settings is None:
             self._settings = current_settings()
-        return ClientKey(
+        return client_key(
+            self._settings,
             base_url=self.base_url,
-            api_key=self.api_key.get_secret_value() if self.api_key is not None else None,
-            timeout=self.request_timeout if self.request_timeout is not None else self._settings.timeout,
-            max_retries=self.max_retries if self.max_retries is not None else self._settings.max_retries,
+            api_key=self.api_key,
+            timeout=self.request_timeout,
+            max_retries=self.max_retries,
         )
 
     @property

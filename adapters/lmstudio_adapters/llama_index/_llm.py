@@ -36,8 +36,9 @@ from lmstudio_adapters._config import (
     normalize_base_url,
     with_settings_defaults,
 )
+from lmstudio_adapters._core import SAMPLING_FIELDS
 from lmstudio_adapters._errors import LMStudioAdapterError
-from lmstudio_adapters._pool import ClientKey, shared_async_client, shared_client
+from lmstudio_adapters._pool import ClientKey, client_key, shared_async_client, shared_client
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, ModelInfo
 from lmstudio_adapters.llama_index._messages import (
     parse_partial_json,
@@ -117,11 +118,12 @@ class LMStudioLLM(RaisesConfigErrors, FunctionCallingLLM):
     def _key(self) -> ClientKey:
         if self._settings is None:
             self._settings = current_settings()
-        return ClientKey(
+        return client_key(
+            self._settings,
             base_url=self.base_url,
-            api_key=self.api_key.get_secret_value() if self.api_key is not None else None,
-            timeout=self.request_timeout if self.request_timeout is not None else self._settings.timeout,
-            max_retries=self.max_retries if self.max_retries is not None else self._settings.max_retries,
+            api_key=self.api_key,
+            timeout=self.request_timeout,
+            max_retries=self.max_retries,
         )
 
     @property
@@ -147,9 +149,7 @@ class LMStudioLLM(RaisesConfigErrors, FunctionCallingLLM):
         return self._model_info
 
     def _discovery_api(self) -> str:
-        self._key()
-        assert self._settings is not None
-        return str(self._settings.api)
+        return str(current_settings().api)
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -176,7 +176,7 @@ class LMStudioLLM(RaisesConfigErrors, FunctionCallingLLM):
         params = {name: getattr(self, name) for name in _SAMPLING if getattr(self, name) is not None}
         kwargs = {**self.additional_kwargs, **kwargs}
         request: dict[str, Any] = {"model": kwargs.pop("model", None) or self.model}
-        for name in (*_SAMPLING, "stop", "parallel_tool_calls", "presence_penalty", "frequency_penalty"):
+        for name in SAMPLING_FIELDS:
             if kwargs.get(name) is not None:
                 params[name] = kwargs.pop(name)
             kwargs.pop(name, None)
@@ -398,7 +398,7 @@ class LMStudioLLM(RaisesConfigErrors, FunctionCallingLLM):
                 )
             )
         if not selections and error_on_no_tool_call:
-            raise ValueError(f"Expected at least one tool call, but the model answered: {response.message.content!r}")
+            raise no_tool_call_error(response)
         return selections
 
     # --- structured output through LM Studio's json_schema ----------------------------------
@@ -474,6 +474,11 @@ class LMStudioLLM(RaisesConfigErrors, FunctionCallingLLM):
             yield output_cls.model_validate_json(text)
 
         return gen()
+
+
+def no_tool_call_error(response: ChatResponse) -> ValueError:
+    """The error LlamaIndex expects when a reply that should call a tool does not."""
+    return ValueError(f"Expected at least one tool call, but the model answered: {response.message.content!r}")
 
 
 def _partial(flexible: type[FlexibleModel], text: str) -> FlexibleModel:

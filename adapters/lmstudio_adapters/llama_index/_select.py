@@ -22,11 +22,11 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import LLM, ToolSelection
 
 from lmstudio_adapters import providers
-from lmstudio_adapters._config import LMStudioSettings, current_settings
+from lmstudio_adapters._config import LMStudioSettings
 from lmstudio_adapters._errors import APIConnectionError, ConfigError
-from lmstudio_adapters._selector import Decision, decide_backend
+from lmstudio_adapters._selector import decide_backend
 from lmstudio_adapters.llama_index._embedding import LMStudioEmbedding
-from lmstudio_adapters.llama_index._llm import LMStudioLLM
+from lmstudio_adapters.llama_index._llm import LMStudioLLM, no_tool_call_error
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
@@ -34,10 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["LMStudioFallbackLLM", "select_embedding", "select_llm"]
 
 logger = logging.getLogger("lmstudio_adapters.selector")
-
-
-def _cloud(provider: str, model: str, kind: str, cloud_kwargs: dict[str, Any] | None) -> Any:
-    return providers.get(provider).build(kind, model, **(cloud_kwargs or {}))
 
 
 class LMStudioFallbackLLM(FunctionCallingLLM):
@@ -179,7 +175,7 @@ class LMStudioFallbackLLM(FunctionCallingLLM):
                 if calls:
                     return calls
         if error_on_no_tool_call:
-            raise ValueError(f"Expected at least one tool call, but the model answered: {response.message.content!r}")
+            raise no_tool_call_error(response)
         return []
 
 
@@ -225,20 +221,15 @@ def select_llm(
     Raises:
         NoBackendError: LM Studio cannot serve and no cloud fallback is allowed or configured.
     """
-    settings = settings if settings is not None else current_settings()
-    decision: Decision = decide_backend(
+    decision = decide_backend(
         model, base_url=base_url, fallback=fallback, prefer=prefer, api_key=kwargs.get("api_key"), settings=settings
     )
     if decision.target == "cloud":
-        return _cloud(decision.provider, decision.model, "llm", cloud_kwargs)  # type: ignore[no-any-return]
+        return providers.build_fallback(decision, "llm", cloud_kwargs)  # type: ignore[no-any-return]
     local = LMStudioLLM(model=decision.model, base_url=decision.base_url, **kwargs)
     if not runtime_fallback:
         return local
-    spec = fallback if fallback is not None else settings.fallback
-    if not spec:
-        raise ConfigError("runtime_fallback=True needs a cloud model: pass fallback= or set LM_STUDIO_FALLBACK.")
-    provider, _, cloud_model = spec.partition(":")
-    return LMStudioFallbackLLM(primary=local, fallback=_cloud(provider, cloud_model, "llm", cloud_kwargs))
+    return LMStudioFallbackLLM(primary=local, fallback=providers.build_fallback(decision, "llm", cloud_kwargs))
 
 
 def select_embedding(
@@ -256,5 +247,5 @@ def select_embedding(
         model, base_url=base_url, fallback=fallback, prefer=prefer, api_key=kwargs.get("api_key"), settings=settings
     )
     if decision.target == "cloud":
-        return _cloud(decision.provider, decision.model, "embedding", cloud_kwargs)  # type: ignore[no-any-return]
+        return providers.build_fallback(decision, "embedding", cloud_kwargs)  # type: ignore[no-any-return]
     return LMStudioEmbedding(model_name=decision.model, base_url=decision.base_url, **kwargs)

@@ -22,11 +22,14 @@ import importlib.util
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from lmstudio_adapters._errors import ConfigError
 
-__all__ = ["Availability", "Framework", "Provider", "available", "get", "names", "register"]
+if TYPE_CHECKING:
+    from lmstudio_adapters._selector import Decision
+
+__all__ = ["Availability", "Framework", "Provider", "available", "build_fallback", "get", "names", "register"]
 
 Framework = Literal["langchain", "llama_index"]
 Builder = Callable[..., Any]
@@ -133,6 +136,18 @@ def names() -> list[str]:
 def available(framework: Framework) -> dict[str, Availability]:
     """Each registered provider's availability for ``framework`` (no network; LM Studio is not probed)."""
     return {name: provider.availability(framework) for name, provider in sorted(_registry.items())}
+
+
+def build_fallback(decision: Decision, kind: str, cloud_kwargs: dict[str, Any] | None = None) -> Any:
+    """Build the cloud model a selector decision names (``decision.fallback``) as a model of ``kind``.
+
+    Raises:
+        ConfigError: no cloud model is configured.
+    """
+    if not decision.fallback:
+        raise ConfigError("A cloud model is needed here: pass fallback= or set LM_STUDIO_FALLBACK=provider:model.")
+    provider, _, model = decision.fallback.partition(":")
+    return get(provider).build(kind, model, **(cloud_kwargs or {}))
 
 
 def _register_builtins() -> None:
