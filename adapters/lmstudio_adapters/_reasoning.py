@@ -40,15 +40,17 @@ def _partial_suffix(text: str, tag: str) -> int:
 class ThinkTagSplitter:
     """The streaming form of :func:`split_think_tags`: tags may be cut across deltas."""
 
-    __slots__ = ("_pending", "_state")
+    __slots__ = ("_pending", "_state", "settled")
 
     def __init__(self) -> None:
         self._state = "start"
         self._pending = ""
+        # True once the answer has begun with nothing held back: every later delta passes unchanged.
+        self.settled = False
 
     def feed(self, text: str) -> tuple[str, str]:
         """Take the next content delta; return the ``(reasoning, answer)`` text it releases."""
-        if self._state == "answer" and not self._pending:
+        if self.settled:
             return "", text
         buffer = self._pending + text
         self._pending = ""
@@ -82,6 +84,7 @@ class ThinkTagSplitter:
             else:
                 answer += buffer
                 break
+        self.settled = self._state == "answer" and not self._pending
         return reasoning, answer
 
     def flush(self) -> tuple[str, str]:

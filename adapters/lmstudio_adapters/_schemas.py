@@ -140,23 +140,30 @@ class _ChatChoice(_Wire):
     finish_reason: str | None = None
 
 
+_STATS_KEYS = frozenset(
+    ("tokens_per_second", "time_to_first_token", "time_to_first_token_seconds", "generation_time", "stop_reason")
+)
+_LLAMA_CPP_TIMING_KEYS = frozenset(("predicted_per_second", "predicted_ms", "prompt_ms"))
+
+
+def _stats(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    if not _LLAMA_CPP_TIMING_KEYS.isdisjoint(value):
+        return GenerationStats.from_llama_cpp(value)
+    return None if _STATS_KEYS.isdisjoint(value) else value
+
+
 class _ReplyMeta(_Wire):
     id: str = ""
     model: str = ""
     created: int = 0
     system_fingerprint: str | None = None
     usage: Usage | None = None
-    stats: GenerationStats | None = None
-    timings: dict[str, Any] | None = Field(default=None, exclude=True, repr=False)
-    """llama.cpp's generation timings; read into ``stats`` when LM Studio's ``stats`` is absent."""
-
-    @model_validator(mode="after")
-    def _stats_from_timings(self) -> Any:
-        if self.stats is not None and not self.stats.model_fields_set:
-            self.stats = None
-        if self.stats is None and self.timings:
-            self.stats = GenerationStats.from_llama_cpp(self.timings)
-        return self
+    stats: Annotated[GenerationStats | None, BeforeValidator(_stats)] = Field(
+        default=None, validation_alias=AliasChoices("stats", "timings")
+    )
+    """LM Studio's ``stats``, or else llama.cpp's ``timings`` (milliseconds) read onto the same names."""
 
 
 class ChatCompletion(_ReplyMeta):

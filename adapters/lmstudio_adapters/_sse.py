@@ -26,20 +26,14 @@ class ServerSentEvent(NamedTuple):
 class SSEDecoder:
     """Incremental decoder: feed byte chunks, get complete events back."""
 
-    __slots__ = ("_buffer", "_data", "_event", "_has_data", "_text")
+    __slots__ = ("_buffer", "_text")
 
     def __init__(self) -> None:
         self._text = codecs.getincrementaldecoder("utf-8")()
         self._buffer = ""
-        self._event = ""
-        self._data: list[str] = []
-        self._has_data = False
 
-    def feed(self, chunk: bytes) -> Iterator[ServerSentEvent]:
-        """Decode ``chunk`` and yield the events it completed, one at a time.
-
-        Lazily, so the first event of a large network read reaches the caller without waiting
-        for the rest to be decoded.
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Decode ``chunk`` and return the events it completed.
 
         Raises:
             ResponseError: if the bytes are not valid UTF-8.
@@ -49,31 +43,25 @@ class SSEDecoder:
         except UnicodeDecodeError as exc:
             raise ResponseError(f"The server sent a stream that is not valid UTF-8 ({exc.reason}).") from exc
         if not text:
-            return
-        buffer = self._buffer + text
-        self._buffer = ""
-        start = 0
-        length = len(buffer)
-        try:
-            while start < length:
-                newline = buffer.find("\n", start)
-                carriage = buffer.find("\r", start, newline if newline >= 0 else length)
-                if carriage >= 0:
-                    end = carriage
-                    # A lone '\r' at the very end may be the first half of '\r\n': wait for more.
-                    if end == length - 1:
-                        break
-                    step = 2 if buffer[end + 1] == "\n" else 1
-                elif newline >= 0:
-                    end, step = newline, 1
-                else:
-                    break
-                event = self._line(buffer[start:end])
-                start = end + step
+            return []
+        buffer = self._buffer + text if self._buffer else text
+        held = ""
+        if "\r" in buffer:
+            if buffer[-1] == "\r":  # may be the first half of '\r\n': decide when more arrives
+                buffer, held = buffer[:-1], "\r"
+            buffer = buffer.replace("\r\n", "\n").replace("\r", "\n")
+        # A blank line ends an event, so each complete block stands alone: no state crosses it.
+        blocks = buffer.split("\n\n")
+        self._buffer = blocks.pop() + held
+        events: list[ServerSentEvent] = []
+        for block in blocks:
+            if block.startswith("data: ") and "\n" not in block:  # the usual one-line event
+                events.append(_new_event(ServerSentEvent, ("message", block[6:])))
+            elif block:
+                event = _event_from_lines(block.split("\n"))
                 if event is not None:
-                    yield event
-        finally:
-            self._buffer = buffer[start:]
+                    events.append(event)
+        return events
 
     def flush(self) -> list[ServerSentEvent]:
         """Finish the stream: complete a final unterminated line and event, if any.
@@ -85,38 +73,37 @@ class SSEDecoder:
             tail = self._text.decode(b"", final=True)
         except UnicodeDecodeError as exc:
             raise ResponseError("The server's stream ended in the middle of a UTF-8 character.") from exc
-        remainder = (self._buffer + tail).rstrip("\r")
+        remainder = (self._buffer + tail).replace("\r\n", "\n").replace("\r", "\n")
         self._buffer = ""
-        events: list[ServerSentEvent] = []
-        if remainder:
-            event = self._line(remainder)
+        events = []
+        for block in remainder.split("\n\n"):
+            event = _event_from_lines(block.split("\n")) if block else None
             if event is not None:
                 events.append(event)
-        final = self._line("")
-        if final is not None:
-            events.append(final)
         return events
 
-    def _line(self, line: str) -> ServerSentEvent | None:
-        if not line:
-            if not self._has_data:
-                self._event = ""
-                return None
-            event = ServerSentEvent(self._event or "message", "\n".join(self._data))
-            self._event, self._data, self._has_data = "", [], False
-            return event
-        if line[0] == ":":
-            return None
+
+_new_event = tuple.__new__  # skips NamedTuple's Python-level __new__ on the hot path
+
+
+def _event_from_lines(lines: list[str]) -> ServerSentEvent | None:
+    """The event that the lines of one block (blank lines excluded or not) dispatch, if any."""
+    name = ""
+    data: list[str] = []
+    for line in lines:
+        if not line or line[0] == ":":
+            continue
         field, sep, value = line.partition(":")
         if sep and value[:1] == " ":
             value = value[1:]
         if field == "data":
-            self._data.append(value)
-            self._has_data = True
+            data.append(value)
         elif field == "event":
-            self._event = value
+            name = value
         # "id" and "retry" carry nothing an OpenAI-style stream uses.
+    if not data:
         return None
+    return ServerSentEvent(name or "message", "\n".join(data))
 
 
 def iter_events(chunks: Iterable[bytes]) -> Iterator[ServerSentEvent]:

@@ -27,7 +27,17 @@ from lmstudio_adapters import (
     ResponseError,
     ServerError,
 )
-from tests.loopback import MODELS, LoopbackServer, Reply, chat_chunk, chat_reply, closed_port, silent_server, sse_reply
+from tests.loopback import (
+    MODELS,
+    LoopbackServer,
+    Reply,
+    chat_chunk,
+    chat_reply,
+    client_connections,
+    closed_port,
+    silent_server,
+    sse_reply,
+)
 
 CHAT = ("POST", "/v1/chat/completions")
 HI = [{"role": "user", "content": "hi"}]
@@ -406,3 +416,52 @@ def test_ping_true_on_server(server: LoopbackServer) -> None:
         assert client.ping() is True
     assert server.requests[-1][:2] == ("GET", "/v1/models")
     assert MODELS["data"]
+
+
+def _streams_twice(url: str, mode: str, **kwargs: Any) -> list[list[Any]]:
+    if mode == "sync":
+        with LMStudioClient(url, model="loop-model", **kwargs) as client:
+            return [list(client.stream_chat(HI)) for _ in range(2)]
+
+    async def run() -> list[list[Any]]:
+        async with AsyncLMStudioClient(url, model="loop-model", **kwargs) as client:
+            results = []
+            for _ in range(2):
+                results.append([chunk async for chunk in await client.stream_chat(HI)])
+            return results
+
+    return asyncio.run(run())
+
+
+@both
+def test_finished_stream_gives_its_connection_back(server: LoopbackServer, mode: str) -> None:
+    """After [DONE] the rest of the body is read, so the next call reuses the connection."""
+    server.route(*CHAT, sse_reply([chat_chunk("a"), chat_chunk(finish="stop")]))
+    results = _streams_twice(server.url, mode)
+    assert [[c.choices[0].delta.content for c in chunks] for chunks in results] == [["a", ""]] * 2
+    assert server.accepted == 1
+
+
+@both
+def test_server_that_keeps_sending_after_done_is_cut_off(server: LoopbackServer, mode: str) -> None:
+    """Bytes after [DONE] are read only up to a bound; the answer stands and nothing hangs."""
+    head = ("data: " + json.dumps(chat_chunk("a", finish="stop")) + "\n\ndata: [DONE]\n\n").encode()
+    junk = [b": padding " + b"x" * 8000 + b"\n\n"] * 40  # 320 kB, past the drain limit
+    server.route(*CHAT, Reply(raw_chunks=[head, *junk], content_type="text/event-stream"))
+    start = time.monotonic()
+    results = _streams_twice(server.url, mode)
+    assert time.monotonic() - start < 5
+    assert [[c.choices[0].delta.content for c in chunks] for chunks in results] == [["a"]] * 2
+    assert server.accepted == 2  # each over-long body cost its connection
+
+
+@both
+def test_server_that_holds_the_body_open_after_done(server: LoopbackServer, mode: str) -> None:
+    """A body left open after [DONE] ends the stream at the read timeout, with the answer intact."""
+    head = ("data: " + json.dumps(chat_chunk("a", finish="stop")) + "\n\ndata: [DONE]\n\n").encode()
+    server.route(*CHAT, Reply(raw_chunks=[head, b": more\n\n"], stall_after=1, content_type="text/event-stream"))
+    start = time.monotonic()
+    results = _streams_twice(server.url, mode, timeout=0.5)
+    assert time.monotonic() - start < 0.5 * 2 + 3
+    assert [[c.choices[0].delta.content for c in chunks] for chunks in results] == [["a"]] * 2
+    assert client_connections(server.server_address[1]) == 0

@@ -112,19 +112,21 @@ def chunk_to_message(chunk: ChatCompletionChunk, *, first: bool) -> AIMessageChu
     """One streamed chunk as an ``AIMessageChunk``.
 
     The model name and finish reason ride on the chunk that finishes the answer, and usage on
-    the usage chunk, so each appears exactly once in the merged message.
+    the usage chunk, so each appears exactly once in the merged message. Only the fields a
+    chunk carries are passed: most chunks are a few characters of text, and every empty
+    field would cost LangChain validation and merging work.
     """
+    fields: dict[str, Any] = {"id": chunk.id or None}
     content = ""
-    additional: dict[str, Any] = {}
-    tool_chunks: list[ToolCallChunk] = []
-    response_metadata: dict[str, Any] = {"model_provider": PROVIDER} if first else {}
-    for choice in chunk.choices[:1]:
+    metadata: dict[str, Any] = {"model_provider": PROVIDER} if first else {}
+    if chunk.choices:
+        choice = chunk.choices[0]
         delta = choice.delta
         content = delta.content
         if delta.reasoning_content:
-            additional["reasoning_content"] = delta.reasoning_content
-        for call in delta.tool_calls:
-            tool_chunks.append(
+            fields["additional_kwargs"] = {"reasoning_content": delta.reasoning_content}
+        if delta.tool_calls:
+            fields["tool_call_chunks"] = [
                 ToolCallChunk(
                     name=call.function.name,
                     args=call.function.arguments,
@@ -132,18 +134,16 @@ def chunk_to_message(chunk: ChatCompletionChunk, *, first: bool) -> AIMessageChu
                     index=call.index,
                     type="tool_call_chunk",
                 )
-            )
+                for call in delta.tool_calls
+            ]
         if choice.finish_reason:
-            response_metadata.update(
+            metadata.update(
                 model_name=chunk.model, finish_reason=choice.finish_reason, system_fingerprint=chunk.system_fingerprint
             )
-    if chunk.usage is not None or chunk.stats is not None:
-        response_metadata.update(_stats(chunk.stats))
-    return AIMessageChunk(
-        content=content,
-        additional_kwargs=additional,
-        tool_call_chunks=tool_chunks,
-        usage_metadata=usage_metadata(chunk.usage) if chunk.usage is not None else None,
-        response_metadata=response_metadata,
-        id=chunk.id or None,
-    )
+    if chunk.usage is not None:
+        fields["usage_metadata"] = usage_metadata(chunk.usage)
+    if chunk.stats is not None:
+        metadata.update(_stats(chunk.stats))
+    if metadata:
+        fields["response_metadata"] = metadata
+    return AIMessageChunk(content=content, **fields)
