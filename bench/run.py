@@ -10,8 +10,9 @@ interleaved round by round; figures are medians.
 Rows: per-call overhead (µs above the raw floor), per-chunk cost of a long stream, added time
 to first token, abatch throughput and TCP connections, import time, construction time and
 peak memory. Peers: ``ChatOpenAI(base_url=...)``, ``OpenAIEmbeddings(base_url=...)``,
-``llama_index.llms.lmstudio.LMStudio`` and ``OpenAILike``. Floors: raw httpx, and a trivial
-in-memory ``BaseChatModel`` / ``CustomLLM`` (what each framework costs by itself).
+``llama_index.llms.lmstudio.LMStudio`` and ``OpenAILike``. Floors: raw httpx; a trivial
+in-memory ``BaseChatModel`` / ``CustomLLM`` (what each framework costs by itself); and the
+same trivial model calling raw httpx (the thinnest possible adapter, measured whole).
 """
 
 from __future__ import annotations
@@ -56,39 +57,6 @@ def build(url: str, chunks: int) -> dict[str, dict[str, Any]]:
     from lmstudio_adapters.langchain import LMStudioChatModel, LMStudioEmbeddings
     from lmstudio_adapters.llama_index import LMStudioLLM
 
-    class FloorChatModel(BaseChatModel):
-        """LangChain's own cost: a chat model that answers from memory."""
-
-        @property
-        def _llm_type(self) -> str:
-            return "floor"
-
-        def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> ChatResult:
-            return ChatResult(generations=[ChatGeneration(message=AIMessage("Hello from the bench server."))])
-
-        def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> Iterator[Any]:
-            for _ in range(chunks):
-                yield ChatGenerationChunk(message=AIMessageChunk(content="tok "))
-
-    class FloorLLM(CustomLLM):
-        """LlamaIndex's own cost: an LLM that answers from memory."""
-
-        @property
-        def metadata(self) -> LLMMetadata:
-            return LLMMetadata(is_chat_model=True)
-
-        def complete(self, prompt: str, formatted: bool = False, **kw: Any) -> CompletionResponse:
-            return CompletionResponse(text="Hello from the bench server.")
-
-        def stream_complete(self, prompt: str, formatted: bool = False, **kw: Any) -> Any:
-            def gen() -> Iterator[CompletionResponse]:
-                text = ""
-                for _ in range(chunks):
-                    text += "tok "
-                    yield CompletionResponse(text=text, delta="tok ")
-
-            return gen()
-
     raw = httpx.Client(base_url=url)
     stream_body = json.dumps({"model": MODEL, "messages": MESSAGES, "stream": True}).encode()
     chat_body = json.dumps({"model": MODEL, "messages": MESSAGES}).encode()
@@ -103,10 +71,58 @@ def build(url: str, chunks: int) -> dict[str, dict[str, Any]]:
                 if line.startswith("data: ") and line != "data: [DONE]":
                     yield json.loads(line[6:])
 
+    def raw_deltas() -> Iterator[str]:
+        for chunk in raw_stream():
+            if chunk["choices"]:
+                yield chunk["choices"][0]["delta"].get("content") or ""
+
+    class FloorChatModel(BaseChatModel):
+        """LangChain's own cost: a chat model that answers from memory (thin=True: over raw httpx)."""
+
+        thin: bool = False
+
+        @property
+        def _llm_type(self) -> str:
+            return "floor"
+
+        def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> ChatResult:
+            text = raw_call()["choices"][0]["message"]["content"] if self.thin else "Hello from the bench server."
+            return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
+
+        def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> Iterator[Any]:
+            deltas = raw_deltas() if self.thin else ("tok " for _ in range(chunks))
+            for delta in deltas:
+                yield ChatGenerationChunk(message=AIMessageChunk(content=delta))
+
+    class FloorLLM(CustomLLM):
+        """LlamaIndex's own cost: an LLM that answers from memory (thin=True: over raw httpx)."""
+
+        thin: bool = False
+
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata(is_chat_model=True)
+
+        def complete(self, prompt: str, formatted: bool = False, **kw: Any) -> CompletionResponse:
+            text = raw_call()["choices"][0]["message"]["content"] if self.thin else "Hello from the bench server."
+            return CompletionResponse(text=text)
+
+        def stream_complete(self, prompt: str, formatted: bool = False, **kw: Any) -> Any:
+            deltas = raw_deltas() if self.thin else ("tok " for _ in range(chunks))
+
+            def gen() -> Iterator[CompletionResponse]:
+                text = ""
+                for delta in deltas:
+                    text += delta
+                    yield CompletionResponse(text=text, delta=delta)
+
+            return gen()
+
     client = LMStudioClient(url, model=MODEL)
     lc_ours = LMStudioChatModel(model=MODEL, base_url=url)
     lc_peer = ChatOpenAI(model=MODEL, base_url=f"{url}/v1", api_key="bench", stream_usage=True)
     lc_floor = FloorChatModel()
+    lc_thin = FloorChatModel(thin=True)
     li_kw = {"context_window": 4096, "is_function_calling_model": True}
     li_ours = LMStudioLLM(model=MODEL, base_url=url, **li_kw)
     li_openailike = OpenAILike(
@@ -119,6 +135,7 @@ def build(url: str, chunks: int) -> dict[str, dict[str, Any]]:
     )
     li_lmstudio = LMStudio(model_name=MODEL, base_url=f"{url}/v1")
     li_floor = FloorLLM()
+    li_thin = FloorLLM(thin=True)
     emb_ours = LMStudioEmbeddings(model=MODEL, base_url=url)
     emb_peer = OpenAIEmbeddings(model=MODEL, base_url=f"{url}/v1", api_key="bench", check_embedding_ctx_length=False)
     li_msgs = [ChatMessage(role="user", content="Say hello.")]
@@ -139,6 +156,11 @@ def build(url: str, chunks: int) -> dict[str, dict[str, Any]]:
             "call": lambda: lc_floor.invoke("Say hello."),
             "stream": lambda: lc_floor.stream("Say hello."),
         },
+        "LangChain thin adapter (raw httpx)": {
+            "group": "lc-floor",
+            "call": lambda: lc_thin.invoke("Say hello."),
+            "stream": lambda: lc_thin.stream("Say hello."),
+        },
         "LMStudioChatModel": {
             "group": "lc-ours",
             "call": lambda: lc_ours.invoke("Say hello."),
@@ -158,6 +180,11 @@ def build(url: str, chunks: int) -> dict[str, dict[str, Any]]:
             "group": "li-floor",
             "call": lambda: li_floor.chat(li_msgs),
             "stream": lambda: li_floor.stream_chat(li_msgs),
+        },
+        "LlamaIndex thin adapter (raw httpx)": {
+            "group": "li-floor",
+            "call": lambda: li_thin.chat(li_msgs),
+            "stream": lambda: li_thin.stream_chat(li_msgs),
         },
         "LMStudioLLM": {
             "group": "li-ours",
@@ -368,24 +395,35 @@ def report(results: dict[str, Any]) -> str:
 
 
 def ratios(r: dict[str, Any]) -> dict[str, float]:
+    """Ours against the floors and the best peer, all from this run.
+
+    Two floors per framework: the sum of parts (raw httpx + the in-memory model, each measured
+    alone) and the thin adapter (the in-memory model calling raw httpx itself). The sum is the
+    lower of the two: run back to back, HTTP and framework code cost more than apart.
+    """
     call, chunk, batch = r["per_call_us"], r["per_chunk_us"], r["batch"]["results"]
     raw = call["raw httpx"]
-    lc_floor = raw + call["LangChain floor (in-memory model)"]
-    li_floor = raw + call["LlamaIndex floor (CustomLLM)"]
-    lc_chunk_floor = chunk["raw httpx"] + chunk["LangChain floor (in-memory model)"]
-    li_chunk_floor = chunk["raw httpx"] + chunk["LlamaIndex floor (CustomLLM)"]
+    lc_sum = raw + call["LangChain floor (in-memory model)"]
+    li_sum = raw + call["LlamaIndex floor (CustomLLM)"]
+    lc_chunk_sum = chunk["raw httpx"] + chunk["LangChain floor (in-memory model)"]
+    li_chunk_sum = chunk["raw httpx"] + chunk["LlamaIndex floor (CustomLLM)"]
+    lc_thin, li_thin = "LangChain thin adapter (raw httpx)", "LlamaIndex thin adapter (raw httpx)"
     li_peers = ("OpenAILike", "llama-index-llms-lmstudio")
     return {
         "LMStudioClient call / raw httpx": call["LMStudioClient"] / raw,
-        "LMStudioChatModel call / (raw + LangChain floor)": call["LMStudioChatModel"] / lc_floor,
+        "LMStudioChatModel call / (raw + LangChain floor)": call["LMStudioChatModel"] / lc_sum,
+        "LMStudioChatModel call / LangChain thin adapter": call["LMStudioChatModel"] / call[lc_thin],
         "LMStudioChatModel call / ChatOpenAI": call["LMStudioChatModel"] / call["ChatOpenAI(base_url)"],
-        "LMStudioLLM call / (raw + LlamaIndex floor)": call["LMStudioLLM"] / li_floor,
+        "LMStudioLLM call / (raw + LlamaIndex floor)": call["LMStudioLLM"] / li_sum,
+        "LMStudioLLM call / LlamaIndex thin adapter": call["LMStudioLLM"] / call[li_thin],
         "LMStudioLLM call / best LlamaIndex peer": call["LMStudioLLM"] / min(call[p] for p in li_peers),
         "LMStudioEmbeddings call / OpenAIEmbeddings": call["LMStudioEmbeddings"] / call["OpenAIEmbeddings(base_url)"],
         "LMStudioClient chunk / raw httpx chunk": chunk["LMStudioClient"] / chunk["raw httpx"],
-        "LMStudioChatModel chunk / (raw + LangChain floor)": chunk["LMStudioChatModel"] / lc_chunk_floor,
+        "LMStudioChatModel chunk / (raw + LangChain floor)": chunk["LMStudioChatModel"] / lc_chunk_sum,
+        "LMStudioChatModel chunk / LangChain thin adapter": chunk["LMStudioChatModel"] / chunk[lc_thin],
         "LMStudioChatModel chunk / ChatOpenAI": chunk["LMStudioChatModel"] / chunk["ChatOpenAI(base_url)"],
-        "LMStudioLLM chunk / (raw + LlamaIndex floor)": chunk["LMStudioLLM"] / li_chunk_floor,
+        "LMStudioLLM chunk / (raw + LlamaIndex floor)": chunk["LMStudioLLM"] / li_chunk_sum,
+        "LMStudioLLM chunk / LlamaIndex thin adapter": chunk["LMStudioLLM"] / chunk[li_thin],
         "LMStudioLLM chunk / best LlamaIndex peer": chunk["LMStudioLLM"] / min(chunk[p] for p in li_peers),
         "LMStudioChatModel abatch req/s, ChatOpenAI / ours": batch["ChatOpenAI(base_url)"]["requests_per_s"]
         / batch["LMStudioChatModel"]["requests_per_s"],
@@ -395,6 +433,8 @@ def ratios(r: dict[str, Any]) -> dict[str, float]:
         / r["import_ms"]["httpx + pydantic (baseline)"],
         "import lmstudio_adapters.langchain / import langchain_openai": r["import_ms"]["lmstudio_adapters.langchain"]
         / r["import_ms"]["langchain_openai"],
+        "import lmstudio_adapters.llama_index / best LlamaIndex peer": r["import_ms"]["lmstudio_adapters.llama_index"]
+        / min(r["import_ms"]["llama_index.llms.openai_like"], r["import_ms"]["llama_index.llms.lmstudio"]),
     }
 
 

@@ -116,7 +116,7 @@ class LMStudioSettings(BaseSettings):
             raise ValueError("missing provider prefix")
         return value or None
 
-    @property
+    @functools.cached_property
     def base_url(self) -> str:
         """The server root, normalised (no trailing ``/`` or ``/v1``)."""
         return normalize_base_url(self.url, source="LM_STUDIO_URL")
@@ -181,7 +181,9 @@ def current_settings() -> LMStudioSettings:
     Settings are frozen, so one instance can be shared; constructing a model then costs
     microseconds instead of a full environment parse.
     """
-    environment = tuple(sorted((key, value) for key, value in os.environ.items() if key.startswith("LM_STUDIO_")))
+    environ = os.environ
+    # Names first, then values: os.environ decodes every item it hands out, and few are ours.
+    environment = tuple(sorted((key, environ[key]) for key in environ if key.startswith("LM_STUDIO_")))
     return _settings_for(environment)
 
 
@@ -200,7 +202,11 @@ def with_settings_defaults(values: Any, *, model_key: str, aliases: dict[str, st
     """Constructor values with ``model``, ``base_url`` and ``api_key`` filled from ``LM_STUDIO_*``.
 
     ``aliases`` maps each framework's conventional names (``timeout`` → ``request_timeout``,
-    ``model`` → ``model_name``) onto the model's field names first. Explicit values win.
+    ``model`` → ``model_name``) onto the model's field names first. Explicit values win; a
+    ``base_url`` given as a string is normalised (no trailing ``/`` or ``/v1``).
+
+    Raises:
+        ConfigError: if ``base_url`` is not an http(s) URL.
     """
     if not isinstance(values, dict):
         return values
@@ -208,7 +214,10 @@ def with_settings_defaults(values: Any, *, model_key: str, aliases: dict[str, st
     for alias, name in (aliases or {}).items():
         if values.get(alias) is not None and values.get(name) is None:
             values[name] = values.pop(alias)
-    if values.get(model_key) and values.get("base_url") and values.get("api_key") is not None:
+    base_url = values.get("base_url")
+    if base_url and isinstance(base_url, str):
+        values["base_url"] = normalize_base_url(base_url)
+    if values.get(model_key) and base_url and values.get("api_key") is not None:
         return values
     settings = current_settings()
     if not values.get(model_key):

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
+from lmstudio_adapters._config import current_settings
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
     from lmstudio_adapters._config import LMStudioSettings
 
-__all__ = ["ClientKey", "client_key", "shared_async_client", "shared_client"]
+__all__ = ["AdapterClients", "ClientKey", "client_key", "shared_async_client", "shared_client"]
 
 
 class ClientKey(NamedTuple):
@@ -51,6 +52,53 @@ def client_key(
         parse_think_tags=parse_think_tags,
         stream_usage=stream_usage,
     )
+
+
+class AdapterClients:
+    """An adapter's handle on its shared clients.
+
+    Resolves the key once (the ``LM_STUDIO_*`` defaults included) and again only when the
+    adapter's own client fields change, so a call does not rebuild it.
+    """
+
+    __slots__ = ("_inputs", "_key", "_settings")
+
+    def __init__(self) -> None:
+        self._settings: LMStudioSettings | None = None
+        self._inputs: tuple[object, ...] | None = None
+        self._key: ClientKey | None = None
+
+    def __eq__(self, other: object) -> bool:
+        # A cache, not part of the adapter's value: two equal models stay equal whatever they ran.
+        return isinstance(other, AdapterClients)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def key(
+        self,
+        base_url: str,
+        api_key: SecretStr | None,
+        timeout: float | None,
+        max_retries: int | None,
+        parse_think_tags: bool = True,
+        stream_usage: bool = True,
+    ) -> ClientKey:
+        """The shared-client key for these field values."""
+        inputs = (base_url, api_key, timeout, max_retries, parse_think_tags, stream_usage)
+        if self._key is None or inputs != self._inputs:
+            if self._settings is None:
+                self._settings = current_settings()
+            self._key = client_key(
+                self._settings,
+                base_url=base_url,
+                api_key=api_key,
+                timeout=timeout,
+                max_retries=max_retries,
+                parse_think_tags=parse_think_tags,
+                stream_usage=stream_usage,
+            )
+            self._inputs = inputs
+        return self._key
 
 
 _lock = threading.Lock()

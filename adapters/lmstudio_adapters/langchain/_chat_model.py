@@ -22,15 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._config import (
-    LMStudioSettings,
     RaisesConfigErrors,
     current_settings,
-    normalize_base_url,
     with_settings_defaults,
 )
 from lmstudio_adapters._core import SAMPLING_FIELDS
 from lmstudio_adapters._errors import LMStudioAdapterError
-from lmstudio_adapters._pool import ClientKey, client_key, shared_async_client, shared_client
+from lmstudio_adapters._pool import AdapterClients, ClientKey, shared_async_client, shared_client
 from lmstudio_adapters.langchain._errors import as_langchain_error
 from lmstudio_adapters.langchain._messages import (
     PROVIDER,
@@ -160,18 +158,13 @@ class LMStudioChatModel(RaisesConfigErrors, BaseChatModel):
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra request fields, sent as they are."""
 
-    _settings: LMStudioSettings | None = PrivateAttr(default=None)
+    _clients: AdapterClients = PrivateAttr(default_factory=AdapterClients)
 
     @model_validator(mode="before")
     @classmethod
     def _defaults_from_settings(cls, values: Any) -> Any:
         values = with_settings_defaults(values, model_key="model", aliases={"model_name": "model"})
         return values
-
-    @model_validator(mode="after")
-    def _normalise(self) -> LMStudioChatModel:
-        self.base_url = normalize_base_url(self.base_url)
-        return self
 
     # --- LangChain plumbing -----------------------------------------------------------
 
@@ -217,16 +210,15 @@ class LMStudioChatModel(RaisesConfigErrors, BaseChatModel):
     # --- clients ----------------------------------------------------------------------
 
     def _client_key(self) -> ClientKey:
-        if self._settings is None:
-            self._settings = current_settings()
-        return client_key(
-            self._settings,
-            base_url=self.base_url,
-            api_key=self.api_key,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            parse_think_tags=self.parse_think_tags,
-            stream_usage=self.stream_usage,
+        # Read from __pydantic_private__: pydantic's private-attribute lookup costs microseconds per call.
+        clients: AdapterClients = self.__pydantic_private__["_clients"]  # type: ignore[index]
+        return clients.key(
+            self.base_url,
+            self.api_key,
+            self.timeout,
+            self.max_retries,
+            self.parse_think_tags,
+            self.stream_usage,
         )
 
     @property
@@ -242,7 +234,7 @@ class LMStudioChatModel(RaisesConfigErrors, BaseChatModel):
     # --- requests ---------------------------------------------------------------------
 
     def _sampling(self) -> dict[str, Any]:
-        return {key: getattr(self, key) for key in _SAMPLING_KEYS if getattr(self, key, None) is not None}
+        return {key: getattr(self, key) for key in _SAMPLING_ATTRIBUTES if getattr(self, key) is not None}
 
     def _request(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         kwargs = dict(kwargs)
@@ -468,3 +460,8 @@ def _result(message: AIMessage) -> ChatResult:
         generations=[ChatGeneration(message=message)],
         llm_output={"model_name": message.response_metadata.get("model_name")},
     )
+
+
+# The sampling fields that are also model attributes (the others are per-call only); probing
+# missing attributes would cost pydantic an AttributeError per name and per call.
+_SAMPLING_ATTRIBUTES = tuple(name for name in _SAMPLING_KEYS if name in LMStudioChatModel.model_fields)

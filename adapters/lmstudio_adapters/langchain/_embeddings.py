@@ -10,14 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._config import (
-    LMStudioSettings,
     RaisesConfigErrors,
-    current_settings,
-    normalize_base_url,
     with_settings_defaults,
 )
 from lmstudio_adapters._errors import LMStudioAdapterError
-from lmstudio_adapters._pool import ClientKey, client_key, shared_async_client, shared_client
+from lmstudio_adapters._pool import AdapterClients, ClientKey, shared_async_client, shared_client
 from lmstudio_adapters.langchain._errors import as_langchain_error
 
 __all__ = ["LMStudioEmbeddings"]
@@ -52,7 +49,7 @@ class LMStudioEmbeddings(RaisesConfigErrors, BaseModel, Embeddings):
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra request fields, sent as they are."""
 
-    _settings: LMStudioSettings | None = PrivateAttr(default=None)
+    _clients: AdapterClients = PrivateAttr(default_factory=AdapterClients)
 
     @model_validator(mode="before")
     @classmethod
@@ -61,20 +58,14 @@ class LMStudioEmbeddings(RaisesConfigErrors, BaseModel, Embeddings):
             values, model_key="model", aliases={"model_name": "model", "request_timeout": "timeout"}
         )
 
-    @model_validator(mode="after")
-    def _normalise(self) -> LMStudioEmbeddings:
-        self.base_url = normalize_base_url(self.base_url)
-        return self
-
     def _key(self) -> ClientKey:
-        if self._settings is None:
-            self._settings = current_settings()
-        return client_key(
-            self._settings,
-            base_url=self.base_url,
-            api_key=self.api_key,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
+        # Read from __pydantic_private__: pydantic's private-attribute lookup costs microseconds per call.
+        clients: AdapterClients = self.__pydantic_private__["_clients"]  # type: ignore[index]
+        return clients.key(
+            self.base_url,
+            self.api_key,
+            self.timeout,
+            self.max_retries,
         )
 
     @property

@@ -87,16 +87,15 @@ def completion_to_message(completion: ChatCompletion) -> AIMessage:
     """A whole reply as an ``AIMessage``; reasoning goes to ``additional_kwargs["reasoning_content"]``."""
     choice = completion.choices[0]
     message = choice.message
-    tool_calls, invalid = _tool_calls(message.tool_calls)
-    additional: dict[str, Any] = {}
+    fields: dict[str, Any] = {"id": completion.id or None}
+    if message.tool_calls:
+        fields["tool_calls"], fields["invalid_tool_calls"] = _tool_calls(message.tool_calls)
     if message.reasoning_content:
-        additional["reasoning_content"] = message.reasoning_content
+        fields["additional_kwargs"] = {"reasoning_content": message.reasoning_content}
+    if completion.usage:
+        fields["usage_metadata"] = usage_metadata(completion.usage)
     return AIMessage(
         content=message.content,
-        additional_kwargs=additional,
-        tool_calls=tool_calls,
-        invalid_tool_calls=invalid,
-        usage_metadata=usage_metadata(completion.usage) if completion.usage else None,
         response_metadata={
             "model_name": completion.model,
             "model_provider": PROVIDER,
@@ -104,7 +103,7 @@ def completion_to_message(completion: ChatCompletion) -> AIMessage:
             "system_fingerprint": completion.system_fingerprint,
             **_stats(completion.stats),
         },
-        id=completion.id or None,
+        **fields,
     )
 
 

@@ -10,13 +10,10 @@ from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, mode
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._config import (
-    LMStudioSettings,
     RaisesConfigErrors,
-    current_settings,
-    normalize_base_url,
     with_settings_defaults,
 )
-from lmstudio_adapters._pool import ClientKey, client_key, shared_async_client, shared_client
+from lmstudio_adapters._pool import AdapterClients, ClientKey, shared_async_client, shared_client
 
 __all__ = ["LMStudioEmbedding"]
 
@@ -39,7 +36,7 @@ class LMStudioEmbedding(RaisesConfigErrors, BaseEmbedding):
     max_retries: int | None = Field(default=None, description="Retries on connection errors, 429 and 5xx.")
     additional_kwargs: dict[str, Any] = Field(default_factory=dict, description="Extra request fields.")
 
-    _settings: LMStudioSettings | None = PrivateAttr(default=None)
+    _clients: AdapterClients = PrivateAttr(default_factory=AdapterClients)
 
     @model_validator(mode="before")
     @classmethod
@@ -49,25 +46,19 @@ class LMStudioEmbedding(RaisesConfigErrors, BaseEmbedding):
         )
         return values
 
-    @model_validator(mode="after")
-    def _normalise(self) -> LMStudioEmbedding:
-        self.base_url = normalize_base_url(self.base_url)
-        return self
-
     @classmethod
     def class_name(cls) -> str:
         """The name LlamaIndex serialises this class under."""
         return "LMStudioEmbedding"
 
     def _key(self) -> ClientKey:
-        if self._settings is None:
-            self._settings = current_settings()
-        return client_key(
-            self._settings,
-            base_url=self.base_url,
-            api_key=self.api_key,
-            timeout=self.request_timeout,
-            max_retries=self.max_retries,
+        # Read from __pydantic_private__: pydantic's private-attribute lookup costs microseconds per call.
+        clients: AdapterClients = self.__pydantic_private__["_clients"]  # type: ignore[index]
+        return clients.key(
+            self.base_url,
+            self.api_key,
+            self.request_timeout,
+            self.max_retries,
         )
 
     @property

@@ -30,15 +30,13 @@ from llama_index.core.prompts import PromptTemplate
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._config import (
-    LMStudioSettings,
     RaisesConfigErrors,
     current_settings,
-    normalize_base_url,
     with_settings_defaults,
 )
 from lmstudio_adapters._core import SAMPLING_FIELDS
 from lmstudio_adapters._errors import LMStudioAdapterError
-from lmstudio_adapters._pool import ClientKey, client_key, shared_async_client, shared_client
+from lmstudio_adapters._pool import AdapterClients, ClientKey, shared_async_client, shared_client
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, ModelInfo
 from lmstudio_adapters.llama_index._messages import (
     parse_partial_json,
@@ -94,7 +92,7 @@ class LMStudioLLM(RaisesConfigErrors, FunctionCallingLLM):
     additional_kwargs: dict[str, Any] = Field(default_factory=dict, description="Extra request fields, sent as is.")
 
     _model_info: ModelInfo | None = PrivateAttr(default=None)
-    _settings: LMStudioSettings | None = PrivateAttr(default=None)
+    _clients: AdapterClients = PrivateAttr(default_factory=AdapterClients)
     _info_fetched: bool = PrivateAttr(default=False)
 
     @model_validator(mode="before")
@@ -102,11 +100,6 @@ class LMStudioLLM(RaisesConfigErrors, FunctionCallingLLM):
     def _defaults_from_settings(cls, values: Any) -> Any:
         values = with_settings_defaults(values, model_key="model", aliases={"timeout": "request_timeout"})
         return values
-
-    @model_validator(mode="after")
-    def _normalise(self) -> LMStudioLLM:
-        self.base_url = normalize_base_url(self.base_url)
-        return self
 
     @classmethod
     def class_name(cls) -> str:
@@ -116,14 +109,13 @@ class LMStudioLLM(RaisesConfigErrors, FunctionCallingLLM):
     # --- clients and server facts -----------------------------------------------------
 
     def _key(self) -> ClientKey:
-        if self._settings is None:
-            self._settings = current_settings()
-        return client_key(
-            self._settings,
-            base_url=self.base_url,
-            api_key=self.api_key,
-            timeout=self.request_timeout,
-            max_retries=self.max_retries,
+        # Read from __pydantic_private__: pydantic's private-attribute lookup costs microseconds per call.
+        clients: AdapterClients = self.__pydantic_private__["_clients"]  # type: ignore[index]
+        return clients.key(
+            self.base_url,
+            self.api_key,
+            self.request_timeout,
+            self.max_retries,
         )
 
     @property
