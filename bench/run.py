@@ -306,6 +306,10 @@ def throughput(
 IMPORTS = {
     "httpx + pydantic (baseline)": "import httpx, pydantic",
     "lmstudio_adapters": "import lmstudio_adapters",
+    # `import pydantic` is lazy: it loads none of the model machinery. These two rows compare
+    # the client with what it needs from its dependencies, loaded the same way.
+    "httpx + pydantic BaseModel, SecretStr": "import httpx; from pydantic import BaseModel, SecretStr",
+    "lmstudio_adapters LMStudioClient": "from lmstudio_adapters import LMStudioClient",
     "lmstudio_adapters.langchain": "import lmstudio_adapters.langchain",
     "langchain_openai": "import langchain_openai",
     "lmstudio_adapters.llama_index": "import lmstudio_adapters.llama_index",
@@ -431,6 +435,8 @@ def ratios(r: dict[str, Any]) -> dict[str, float]:
         / batch["LMStudioLLM"]["requests_per_s"],
         "import lmstudio_adapters / import httpx, pydantic": r["import_ms"]["lmstudio_adapters"]
         / r["import_ms"]["httpx + pydantic (baseline)"],
+        "LMStudioClient import / httpx + pydantic BaseModel": r["import_ms"]["lmstudio_adapters LMStudioClient"]
+        / r["import_ms"]["httpx + pydantic BaseModel, SecretStr"],
         "import lmstudio_adapters.langchain / import langchain_openai": r["import_ms"]["lmstudio_adapters.langchain"]
         / r["import_ms"]["langchain_openai"],
         "import lmstudio_adapters.llama_index / best LlamaIndex peer": r["import_ms"]["lmstudio_adapters.llama_index"]

@@ -19,7 +19,6 @@ __all__ = [
     "LMStudioSettings",
     "current_settings",
     "normalize_base_url",
-    "raise_config_error",
 ]
 
 DEFAULT_BASE_URL = "http://localhost:1234"
@@ -158,18 +157,6 @@ def _config_error(exc: ValidationError) -> ConfigError:
     return ConfigError(" ".join(lines))
 
 
-def raise_config_error(exc: ValidationError) -> None:
-    """Re-raise the ``ConfigError`` that a framework model's validation wrapped, if there is one.
-
-    Framework models validate with pydantic, which wraps the ``ConfigError`` raised by our
-    settings; users should see ours, with its message, not pydantic's wrapper.
-    """
-    for error in exc.errors():
-        cause = (error.get("ctx") or {}).get("error")
-        if isinstance(cause, ConfigError):
-            raise cause from None
-
-
 @functools.lru_cache(maxsize=16)
 def _settings_for(environment: tuple[tuple[str, str], ...]) -> LMStudioSettings:
     return LMStudioSettings()
@@ -185,45 +172,3 @@ def current_settings() -> LMStudioSettings:
     # Names first, then values: os.environ decodes every item it hands out, and few are ours.
     environment = tuple(sorted((key, environ[key]) for key in environ if key.startswith("LM_STUDIO_")))
     return _settings_for(environment)
-
-
-class RaisesConfigErrors:
-    """Mixin for framework models: a bad ``LM_STUDIO_*`` value surfaces as our ``ConfigError``."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        try:
-            super().__init__(**kwargs)
-        except ValidationError as exc:
-            raise_config_error(exc)
-            raise
-
-
-def with_settings_defaults(values: Any, *, model_key: str, aliases: dict[str, str] | None = None) -> Any:
-    """Constructor values with ``model``, ``base_url`` and ``api_key`` filled from ``LM_STUDIO_*``.
-
-    ``aliases`` maps each framework's conventional names (``timeout`` → ``request_timeout``,
-    ``model`` → ``model_name``) onto the model's field names first. Explicit values win; a
-    ``base_url`` given as a string is normalised (no trailing ``/`` or ``/v1``).
-
-    Raises:
-        ConfigError: if ``base_url`` is not an http(s) URL.
-    """
-    if not isinstance(values, dict):
-        return values
-    values = dict(values)
-    for alias, name in (aliases or {}).items():
-        if values.get(alias) is not None and values.get(name) is None:
-            values[name] = values.pop(alias)
-    base_url = values.get("base_url")
-    if base_url and isinstance(base_url, str):
-        values["base_url"] = normalize_base_url(base_url)
-    if values.get(model_key) and base_url and values.get("api_key") is not None:
-        return values
-    settings = current_settings()
-    if not values.get(model_key):
-        values[model_key] = settings.model
-    if not values.get("base_url"):
-        values["base_url"] = settings.base_url
-    if values.get("api_key") is None and settings.api_key is not None:
-        values["api_key"] = settings.api_key
-    return values

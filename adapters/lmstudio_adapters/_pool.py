@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._config import current_settings
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -87,6 +86,8 @@ class AdapterClients:
         inputs = (base_url, api_key, timeout, max_retries, parse_think_tags, stream_usage)
         if self._key is None or inputs != self._inputs:
             if self._settings is None:
+                from lmstudio_adapters._config import current_settings  # pydantic-settings, on first use
+
                 self._settings = current_settings()
             self._key = client_key(
                 self._settings,

@@ -3,6 +3,10 @@
 Needs the ``langchain`` extra: ``pip install "lmstudio-adapters[langchain]"``.
 """
 
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from lmstudio_adapters.langchain._chat_model import LMStudioChatModel
 from lmstudio_adapters.langchain._embeddings import LMStudioEmbeddings
 from lmstudio_adapters.langchain._errors import (
@@ -16,7 +20,26 @@ from lmstudio_adapters.langchain._errors import (
     LMStudioRateLimitError,
     LMStudioTimeoutError,
 )
-from lmstudio_adapters.langchain._select import select_chat_model, select_embeddings
+
+if _TYPE_CHECKING:
+    from lmstudio_adapters.langchain._select import select_chat_model, select_embeddings
+
+# The selectors (and the settings and provider registry behind them) load on first use.
+_LAZY = {name: "lmstudio_adapters.langchain._select" for name in ("select_chat_model", "select_embeddings")}
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lmstudio_adapters.langchain' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "LMStudioAPIServerError",

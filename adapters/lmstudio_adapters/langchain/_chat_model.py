@@ -21,13 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._config import (
-    RaisesConfigErrors,
-    current_settings,
-    with_settings_defaults,
-)
 from lmstudio_adapters._core import SAMPLING_FIELDS
 from lmstudio_adapters._errors import LMStudioAdapterError
+from lmstudio_adapters._model_config import RaisesConfigErrors, with_settings_defaults
 from lmstudio_adapters._pool import AdapterClients, ClientKey, shared_async_client, shared_client
 from lmstudio_adapters.langchain._errors import as_langchain_error
 from lmstudio_adapters.langchain._messages import (
@@ -435,6 +431,8 @@ class LMStudioChatModel(RaisesConfigErrors, BaseChatModel):
         context length); on older servers only the defaults are known.
         """
         try:
+            from lmstudio_adapters._config import current_settings  # pydantic-settings, on first use
+
             info = self.client.get_model(self.model, api=current_settings().api)
         except LMStudioAdapterError as exc:
             raise as_langchain_error(exc) from exc

@@ -9,11 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._config import (
-    RaisesConfigErrors,
-    with_settings_defaults,
-)
 from lmstudio_adapters._errors import LMStudioAdapterError
+from lmstudio_adapters._model_config import RaisesConfigErrors, with_settings_defaults
 from lmstudio_adapters._pool import AdapterClients, ClientKey, shared_async_client, shared_client
 from lmstudio_adapters.langchain._errors import as_langchain_error
 

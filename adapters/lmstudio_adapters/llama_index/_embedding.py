@@ -9,10 +9,7 @@ from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, mode
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._config import (
-    RaisesConfigErrors,
-    with_settings_defaults,
-)
+from lmstudio_adapters._model_config import RaisesConfigErrors, with_settings_defaults
 from lmstudio_adapters._pool import AdapterClients, ClientKey, shared_async_client, shared_client
 
 __all__ = ["LMStudioEmbedding"]

@@ -29,13 +29,9 @@ from llama_index.core.prompts import PromptTemplate
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._config import (
-    RaisesConfigErrors,
-    current_settings,
-    with_settings_defaults,
-)
 from lmstudio_adapters._core import SAMPLING_FIELDS
 from lmstudio_adapters._errors import LMStudioAdapterError
+from lmstudio_adapters._model_config import RaisesConfigErrors, with_settings_defaults
 from lmstudio_adapters._pool import AdapterClients, ClientKey, shared_async_client, shared_client
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, ModelInfo
 from lmstudio_adapters.llama_index._messages import (
@@ -141,6 +137,8 @@ class LMStudioLLM(RaisesConfigErrors, FunctionCallingLLM):
         return self._model_info
 
     def _discovery_api(self) -> str:
+        from lmstudio_adapters._config import current_settings  # pydantic-settings, on first use
+
         return str(current_settings().api)
 
     @property
