@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from lmstudio_adapters._errors import ResponseError
 
-__all__ = ["SSEDecoder", "ServerSentEvent", "iter_events"]
+__all__ = ["SSEDecoder", "ServerSentEvent", "iter_events", "parse_block"]
 
 
 class ServerSentEvent(NamedTuple):
@@ -24,7 +24,12 @@ class ServerSentEvent(NamedTuple):
 
 
 class SSEDecoder:
-    """Incremental decoder: feed byte chunks, get complete events back."""
+    """Incremental decoder: feed byte chunks, get complete events back.
+
+    A blank line ends an event, so each complete *block* of lines stands alone and no state
+    crosses it. :meth:`blocks` hands back the raw blocks (a C-level split, so a large read
+    costs little before its first event is used); :func:`parse_block` turns one into an event.
+    """
 
     __slots__ = ("_buffer", "_text")
 
@@ -32,8 +37,8 @@ class SSEDecoder:
         self._text = codecs.getincrementaldecoder("utf-8")()
         self._buffer = ""
 
-    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        """Decode ``chunk`` and return the events it completed.
+    def blocks(self, chunk: bytes) -> list[str]:
+        """Decode ``chunk`` and return the event blocks it completed (each a string of lines).
 
         Raises:
             ResponseError: if the bytes are not valid UTF-8.
@@ -50,21 +55,12 @@ class SSEDecoder:
             if buffer[-1] == "\r":  # may be the first half of '\r\n': decide when more arrives
                 buffer, held = buffer[:-1], "\r"
             buffer = buffer.replace("\r\n", "\n").replace("\r", "\n")
-        # A blank line ends an event, so each complete block stands alone: no state crosses it.
         blocks = buffer.split("\n\n")
         self._buffer = blocks.pop() + held
-        events: list[ServerSentEvent] = []
-        for block in blocks:
-            if block.startswith("data: ") and "\n" not in block:  # the usual one-line event
-                events.append(_new_event(ServerSentEvent, ("message", block[6:])))
-            elif block:
-                event = _event_from_lines(block.split("\n"))
-                if event is not None:
-                    events.append(event)
-        return events
+        return blocks
 
-    def flush(self) -> list[ServerSentEvent]:
-        """Finish the stream: complete a final unterminated line and event, if any.
+    def final_blocks(self) -> list[str]:
+        """Finish the stream: the blocks left, a final unterminated one included.
 
         Raises:
             ResponseError: if the stream ended inside a UTF-8 sequence.
@@ -75,22 +71,30 @@ class SSEDecoder:
             raise ResponseError("The server's stream ended in the middle of a UTF-8 character.") from exc
         remainder = (self._buffer + tail).replace("\r\n", "\n").replace("\r", "\n")
         self._buffer = ""
-        events = []
-        for block in remainder.split("\n\n"):
-            event = _event_from_lines(block.split("\n")) if block else None
-            if event is not None:
-                events.append(event)
-        return events
+        return remainder.split("\n\n")
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Decode ``chunk`` and return the events it completed.
+
+        Raises:
+            ResponseError: if the bytes are not valid UTF-8.
+        """
+        return [event for block in self.blocks(chunk) if (event := parse_block(block)) is not None]
+
+    def flush(self) -> list[ServerSentEvent]:
+        """Finish the stream: complete a final unterminated line and event, if any.
+
+        Raises:
+            ResponseError: if the stream ended inside a UTF-8 sequence.
+        """
+        return [event for block in self.final_blocks() if (event := parse_block(block)) is not None]
 
 
-_new_event = tuple.__new__  # skips NamedTuple's Python-level __new__ on the hot path
-
-
-def _event_from_lines(lines: list[str]) -> ServerSentEvent | None:
-    """The event that the lines of one block (blank lines excluded or not) dispatch, if any."""
+def parse_block(block: str) -> ServerSentEvent | None:
+    """The event one block of lines dispatches, if any (comments and empty blocks give none)."""
     name = ""
     data: list[str] = []
-    for line in lines:
+    for line in block.split("\n"):
         if not line or line[0] == ":":
             continue
         field, sep, value = line.partition(":")

@@ -25,7 +25,7 @@ from lmstudio_adapters._errors import (
 from lmstudio_adapters._mapping import status_error
 from lmstudio_adapters._reasoning import ThinkTagSplitter
 from lmstudio_adapters._schemas import ChatCompletionChunk, ChoiceDelta, Completion
-from lmstudio_adapters._sse import ServerSentEvent, SSEDecoder
+from lmstudio_adapters._sse import SSEDecoder, parse_block
 
 __all__ = ["AsyncStream", "ChunkParser", "Stream"]
 
@@ -72,11 +72,11 @@ class ChunkParser(Generic[ChunkT]):
     def feed(self, raw: bytes) -> Iterator[ChunkT]:
         """Chunks completed by the next bytes of the body, each parsed only when it is reached."""
         # map/filter iterate in C: one Python frame less per chunk than a generator.
-        return filter(None, map(self._event, self._decoder.feed(raw)))
+        return filter(None, map(self._block, self._decoder.blocks(raw)))
 
     def finish(self) -> list[ChunkT]:
         """Chunks left at the end of the body; raises if the stream was cut short."""
-        chunks = [chunk for event in self._decoder.flush() if (chunk := self._event(event)) is not None]
+        chunks = [chunk for block in self._decoder.final_blocks() if (chunk := self._block(block)) is not None]
         tail = self._flush_splitters()
         if tail is not None:
             chunks.append(tail)
@@ -108,14 +108,20 @@ class ChunkParser(Generic[ChunkT]):
             )
         return typed
 
-    def _event(self, event: ServerSentEvent) -> ChunkT | None:
-        data = event.data
+    def _block(self, block: str) -> ChunkT | None:
+        if block.startswith("data: ") and "\n" not in block:  # the usual one-line event
+            name, data = "message", block[6:]
+        else:
+            event = parse_block(block)
+            if event is None:
+                return None
+            name, data = event
         if data == "[DONE]":
             self._done = True
             return None
         if self._done:
             return None
-        if event.event == "error":
+        if name == "error":
             raise self._error(data)
         if '"error"' in data and _is_error_body(data):
             raise self._error(data)
