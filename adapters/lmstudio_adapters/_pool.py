@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import atexit
 import threading
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from lmstudio_adapters._config import LMStudioSettings
 
-__all__ = ["AdapterClients", "ClientKey", "client_key", "shared_async_client", "shared_client"]
+__all__ = ["AdapterClients", "ClientKey", "SharedClientsMixin", "client_key", "shared_async_client", "shared_client"]
 
 
 class ClientKey(NamedTuple):
@@ -72,6 +72,13 @@ class AdapterClients:
         return isinstance(other, AdapterClients)
 
     __hash__ = None  # type: ignore[assignment]
+
+    @staticmethod
+    def of(model: Any) -> AdapterClients:
+        """The handle a framework model keeps in its ``_clients`` private attribute."""
+        # Read from __pydantic_private__: pydantic's private-attribute lookup costs microseconds per call.
+        handle: AdapterClients = model.__pydantic_private__["_clients"]
+        return handle
 
     def key(
         self,
@@ -144,3 +151,20 @@ def _close_shared_clients() -> None:
     # Release pooled sockets before interpreter teardown instead of leaving them to the GC.
     for client in list(_sync.values()):
         client.close()
+
+
+class SharedClientsMixin:
+    """For framework models: ``client`` and ``async_client`` from the model's own ``_client_key()``."""
+
+    def _client_key(self) -> ClientKey:
+        raise NotImplementedError
+
+    @property
+    def client(self) -> LMStudioClient:
+        """The shared sync client for this model's settings (created on first use)."""
+        return shared_client(self._client_key())
+
+    @property
+    def async_client(self) -> AsyncLMStudioClient:
+        """The shared async client for this model's settings (created on first use)."""
+        return shared_async_client(self._client_key())

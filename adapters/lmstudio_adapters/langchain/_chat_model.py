@@ -19,12 +19,10 @@ from langchain_core.utils.function_calling import convert_to_json_schema, conver
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from lmstudio_adapters._async_client import AsyncLMStudioClient
-from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._core import SAMPLING_FIELDS
 from lmstudio_adapters._errors import LMStudioAdapterError
 from lmstudio_adapters._model_config import RaisesConfigErrors, with_settings_defaults
-from lmstudio_adapters._pool import AdapterClients, ClientKey, shared_async_client, shared_client
+from lmstudio_adapters._pool import AdapterClients, ClientKey, SharedClientsMixin
 from lmstudio_adapters.langchain._errors import as_langchain_error
 from lmstudio_adapters.langchain._messages import (
     PROVIDER,
@@ -40,7 +38,7 @@ _REQUEST_KEYS = ("tools", "tool_choice", "response_format")
 _SAMPLING_KEYS = tuple(name for name in SAMPLING_FIELDS if name != "stop")  # `stop` is LangChain's own argument
 
 
-class LMStudioChatModel(RaisesConfigErrors, BaseChatModel):
+class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
     """Chat model served by LM Studio (or any OpenAI-compatible local server).
 
     Drop it in wherever you used ``ChatOpenAI`` or ``ChatOllama``. Defaults come from the
@@ -206,26 +204,10 @@ class LMStudioChatModel(RaisesConfigErrors, BaseChatModel):
     # --- clients ----------------------------------------------------------------------
 
     def _client_key(self) -> ClientKey:
-        # Read from __pydantic_private__: pydantic's private-attribute lookup costs microseconds per call.
-        clients: AdapterClients = self.__pydantic_private__["_clients"]  # type: ignore[index]
+        clients = AdapterClients.of(self)
         return clients.key(
-            self.base_url,
-            self.api_key,
-            self.timeout,
-            self.max_retries,
-            self.parse_think_tags,
-            self.stream_usage,
+            self.base_url, self.api_key, self.timeout, self.max_retries, self.parse_think_tags, self.stream_usage
         )
-
-    @property
-    def client(self) -> LMStudioClient:
-        """The shared sync client for this model's settings (created on first use)."""
-        return shared_client(self._client_key())
-
-    @property
-    def async_client(self) -> AsyncLMStudioClient:
-        """The shared async client for this model's settings (created on first use)."""
-        return shared_async_client(self._client_key())
 
     # --- requests ---------------------------------------------------------------------
 

@@ -7,17 +7,15 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from lmstudio_adapters._async_client import AsyncLMStudioClient
-from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._errors import LMStudioAdapterError
 from lmstudio_adapters._model_config import RaisesConfigErrors, with_settings_defaults
-from lmstudio_adapters._pool import AdapterClients, ClientKey, shared_async_client, shared_client
+from lmstudio_adapters._pool import AdapterClients, ClientKey, SharedClientsMixin
 from lmstudio_adapters.langchain._errors import as_langchain_error
 
 __all__ = ["LMStudioEmbeddings"]
 
 
-class LMStudioEmbeddings(RaisesConfigErrors, BaseModel, Embeddings):
+class LMStudioEmbeddings(RaisesConfigErrors, SharedClientsMixin, BaseModel, Embeddings):
     """Embeddings from an LM Studio embedding model; texts are sent as strings, never token ids.
 
     Example:
@@ -55,25 +53,9 @@ class LMStudioEmbeddings(RaisesConfigErrors, BaseModel, Embeddings):
             values, model_key="model", aliases={"model_name": "model", "request_timeout": "timeout"}
         )
 
-    def _key(self) -> ClientKey:
-        # Read from __pydantic_private__: pydantic's private-attribute lookup costs microseconds per call.
-        clients: AdapterClients = self.__pydantic_private__["_clients"]  # type: ignore[index]
-        return clients.key(
-            self.base_url,
-            self.api_key,
-            self.timeout,
-            self.max_retries,
-        )
-
-    @property
-    def client(self) -> LMStudioClient:
-        """The shared sync client."""
-        return shared_client(self._key())
-
-    @property
-    def async_client(self) -> AsyncLMStudioClient:
-        """The shared async client."""
-        return shared_async_client(self._key())
+    def _client_key(self) -> ClientKey:
+        clients = AdapterClients.of(self)
+        return clients.key(self.base_url, self.api_key, self.timeout, self.max_retries)
 
     def _batches(self, texts: list[str]) -> list[list[str]]:
         return [texts[i : i + self.batch_size] for i in range(0, len(texts), self.batch_size)]

@@ -7,15 +7,13 @@ from typing import Any
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, model_validator
 
-from lmstudio_adapters._async_client import AsyncLMStudioClient
-from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._model_config import RaisesConfigErrors, with_settings_defaults
-from lmstudio_adapters._pool import AdapterClients, ClientKey, shared_async_client, shared_client
+from lmstudio_adapters._pool import AdapterClients, ClientKey, SharedClientsMixin
 
 __all__ = ["LMStudioEmbedding"]
 
 
-class LMStudioEmbedding(RaisesConfigErrors, BaseEmbedding):
+class LMStudioEmbedding(RaisesConfigErrors, SharedClientsMixin, BaseEmbedding):
     """Embeddings from an LM Studio embedding model, batched (``embed_batch_size`` per request).
 
     Example:
@@ -48,25 +46,9 @@ class LMStudioEmbedding(RaisesConfigErrors, BaseEmbedding):
         """The name LlamaIndex serialises this class under."""
         return "LMStudioEmbedding"
 
-    def _key(self) -> ClientKey:
-        # Read from __pydantic_private__: pydantic's private-attribute lookup costs microseconds per call.
-        clients: AdapterClients = self.__pydantic_private__["_clients"]  # type: ignore[index]
-        return clients.key(
-            self.base_url,
-            self.api_key,
-            self.request_timeout,
-            self.max_retries,
-        )
-
-    @property
-    def client(self) -> LMStudioClient:
-        """The shared sync client."""
-        return shared_client(self._key())
-
-    @property
-    def async_client(self) -> AsyncLMStudioClient:
-        """The shared async client."""
-        return shared_async_client(self._key())
+    def _client_key(self) -> ClientKey:
+        clients = AdapterClients.of(self)
+        return clients.key(self.base_url, self.api_key, self.request_timeout, self.max_retries)
 
     def _extra(self) -> dict[str, Any] | None:
         return self.additional_kwargs or None

@@ -27,12 +27,10 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.program.utils import FlexibleModel, create_flexible_model
 from llama_index.core.prompts import PromptTemplate
 
-from lmstudio_adapters._async_client import AsyncLMStudioClient
-from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._core import SAMPLING_FIELDS
 from lmstudio_adapters._errors import LMStudioAdapterError
 from lmstudio_adapters._model_config import RaisesConfigErrors, with_settings_defaults
-from lmstudio_adapters._pool import AdapterClients, ClientKey, shared_async_client, shared_client
+from lmstudio_adapters._pool import AdapterClients, ClientKey, SharedClientsMixin
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, ModelInfo
 from lmstudio_adapters.llama_index._messages import (
     parse_partial_json,
@@ -49,7 +47,7 @@ __all__ = ["LMStudioLLM"]
 _SAMPLING = ("temperature", "max_tokens", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "ttl")
 
 
-class LMStudioLLM(RaisesConfigErrors, FunctionCallingLLM):
+class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
     """LLM served by LM Studio, for LlamaIndex: use it as ``Settings.llm`` or in any engine or agent.
 
     Tool calling (``FunctionAgent``, ``predict_and_call``), structured output through LM
@@ -104,25 +102,9 @@ class LMStudioLLM(RaisesConfigErrors, FunctionCallingLLM):
 
     # --- clients and server facts -----------------------------------------------------
 
-    def _key(self) -> ClientKey:
-        # Read from __pydantic_private__: pydantic's private-attribute lookup costs microseconds per call.
-        clients: AdapterClients = self.__pydantic_private__["_clients"]  # type: ignore[index]
-        return clients.key(
-            self.base_url,
-            self.api_key,
-            self.request_timeout,
-            self.max_retries,
-        )
-
-    @property
-    def client(self) -> LMStudioClient:
-        """The shared sync client (created on first use)."""
-        return shared_client(self._key())
-
-    @property
-    def async_client(self) -> AsyncLMStudioClient:
-        """The shared async client (created on first use)."""
-        return shared_async_client(self._key())
+    def _client_key(self) -> ClientKey:
+        clients = AdapterClients.of(self)
+        return clients.key(self.base_url, self.api_key, self.request_timeout, self.max_retries)
 
     def model_info(self) -> ModelInfo | None:
         """What the server says about this model (one request, made once); None if it cannot say."""
