@@ -49,6 +49,28 @@ def test_environment_defaults_are_read_once_per_model(monkeypatch: pytest.Monkey
     assert LMStudioChatModel(model="m", base_url=URL).client.timeout == 9.0
 
 
+@pytest.mark.parametrize("explicit", [False, True], ids=["from the environment", "model and base_url given"])
+def test_every_adapter_takes_the_key_from_the_environment(monkeypatch: pytest.MonkeyPatch, explicit: bool) -> None:
+    """LM_STUDIO_API_KEY fills api_key whatever else the constructor was given; an explicit key wins."""
+    monkeypatch.setenv("LM_STUDIO_API_KEY", "sk-env")
+    monkeypatch.setenv("LM_STUDIO_MODEL", "env-model")
+    monkeypatch.setenv("LM_STUDIO_URL", URL)
+    given = {"base_url": URL} if explicit else {}
+    models = [
+        LMStudioChatModel(**({"model": "m"} if explicit else {}), **given),
+        LMStudioEmbeddings(**({"model": "e"} if explicit else {}), **given),
+        LMStudioLLM(**({"model": "m"} if explicit else {}), **given),
+        LMStudioEmbedding(**({"model_name": "e"} if explicit else {}), **given),
+    ]
+    for model in models:
+        assert model.api_key is not None
+        assert model.api_key.get_secret_value() == "sk-env"
+        assert model.client.api_key == model.api_key
+    own = LMStudioLLM(model="m", base_url=URL, api_key="sk-arg")
+    assert own.api_key is not None
+    assert own.api_key.get_secret_value() == "sk-arg"
+
+
 def test_use_does_not_change_equality() -> None:
     """Two models built alike stay equal after one of them has made its client."""
     used, fresh = LMStudioChatModel(model="m", base_url=URL), LMStudioChatModel(model="m", base_url=URL)

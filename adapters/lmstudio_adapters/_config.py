@@ -61,7 +61,9 @@ class LMStudioSettings(BaseSettings):
             it expects.
     """
 
-    model_config = SettingsConfigDict(env_prefix="LM_STUDIO_", extra="ignore", frozen=True)
+    # Case-sensitive, like os.getenv: LM_STUDIO_URL, never lm_studio_url (Windows upper-cases
+    # every name, so there it matches whatever the user typed).
+    model_config = SettingsConfigDict(env_prefix="LM_STUDIO_", extra="ignore", frozen=True, case_sensitive=True)
 
     url: str = Field(default=DEFAULT_BASE_URL, validation_alias="LM_STUDIO_URL")
     """Server root (``LM_STUDIO_URL``); a trailing ``/v1`` is accepted. Default ``http://localhost:1234``."""

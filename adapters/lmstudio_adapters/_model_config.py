@@ -7,12 +7,15 @@ default is actually needed, which keeps the framework entry points quick to impo
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from pydantic import ValidationError
 
 from lmstudio_adapters._errors import ConfigError
 from lmstudio_adapters._urls import normalize_base_url
+
+API_KEY_VARIABLE = "LM_STUDIO_API_KEY"
 
 __all__ = ["RaisesConfigErrors", "raise_config_error", "with_settings_defaults"]
 
@@ -59,7 +62,12 @@ def with_settings_defaults(values: Any, *, model_key: str, aliases: dict[str, st
     base_url = values.get("base_url")
     if base_url and isinstance(base_url, str):
         values["base_url"] = normalize_base_url(base_url)
-    if values.get(model_key) and base_url and values.get("api_key") is not None:
+    if values.get(model_key) and base_url:
+        # Only the key can come from the environment: one lookup, no settings parse.
+        if values.get("api_key") is None:
+            api_key = os.environ.get(API_KEY_VARIABLE)
+            if api_key is not None:
+                values["api_key"] = api_key
         return values
     from lmstudio_adapters._config import current_settings
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from lmstudio_adapters import ConfigError, LMStudioClient, LMStudioSettings
@@ -26,6 +28,16 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.base_url == "http://10.0.0.5:4321"
     assert settings.model == "qwen/qwen3-4b"
     assert settings.timeout == 2.5
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Windows environment names are case-insensitive")
+def test_variable_names_are_case_sensitive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the documented upper-case names count, as with os.getenv."""
+    monkeypatch.setenv("lm_studio_model", "lower-case")
+    monkeypatch.setenv("lm_studio_api_key", "sk-lower")
+    settings = LMStudioSettings()
+    assert settings.model == "local-model"
+    assert settings.api_key is None
 
 
 def test_arguments_win_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:

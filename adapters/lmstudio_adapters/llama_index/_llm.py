@@ -85,9 +85,8 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
     max_retries: int | None = Field(default=None, description="Retries on connection errors, 429 and 5xx.")
     additional_kwargs: dict[str, Any] = Field(default_factory=dict, description="Extra request fields, sent as is.")
 
-    _model_info: ModelInfo | None = PrivateAttr(default=None)
     _clients: AdapterClients = PrivateAttr(default_factory=AdapterClients)
-    _info_fetched: bool = PrivateAttr(default=False)
+    _model_info: tuple[ModelInfo | None] | None = PrivateAttr(default=None)  # (the answer,) once asked
 
     @model_validator(mode="before")
     @classmethod
@@ -108,15 +107,15 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
 
     def model_info(self) -> ModelInfo | None:
         """What the server says about this model (one request, made once); None if it cannot say."""
-        if not self._info_fetched:
-            self._info_fetched = True
+        if self._model_info is None:
             try:
                 # Discover afresh (api="auto"), not from the shared client's memory, so this LLM
                 # makes the same requests whatever ran before it (cassettes replay the same).
-                self._model_info = self.client.get_model(self.model, api=self._discovery_api())
+                info = self.client.get_model(self.model, api=self._discovery_api())
             except LMStudioAdapterError:
-                self._model_info = None
-        return self._model_info
+                info = None
+            self._model_info = (info,)
+        return self._model_info[0]
 
     def _discovery_api(self) -> str:
         from lmstudio_adapters._config import current_settings  # pydantic-settings, on first use
