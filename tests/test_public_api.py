@@ -37,10 +37,23 @@ def test_py_typed_is_shipped() -> None:
 
 
 def test_core_import_loads_no_framework() -> None:
-    """import lmstudio_adapters loads neither LangChain nor LlamaIndex."""
+    """The core, every public name of it loaded, imports neither LangChain nor LlamaIndex."""
     code = (
         "import sys, lmstudio_adapters\n"
+        "[getattr(lmstudio_adapters, name) for name in lmstudio_adapters.__all__]\n"
         "print([m for m in sys.modules if m.split('.')[0] in ('langchain_core', 'langchain', 'llama_index')])"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_package_import_loads_names_on_first_use() -> None:
+    """import lmstudio_adapters loads the errors only; a name loads its module when first used."""
+    code = (
+        "import sys, lmstudio_adapters\n"
+        "before = {'httpx', 'pydantic'} & set(sys.modules)\n"
+        "client = lmstudio_adapters.LMStudioClient\n"
+        "print(sorted(before), client.__module__, 'httpx' in sys.modules, 'LMStudioClient' in vars(lmstudio_adapters))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["[]", "lmstudio_adapters._client", "True", "True"]

@@ -8,7 +8,6 @@ import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
-from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._errors import (
     APIConnectionError,
     APIError,
@@ -27,34 +26,47 @@ from lmstudio_adapters._errors import (
     ResponseError,
     ServerError,
 )
-from lmstudio_adapters._schemas import (
-    ChatCompletion,
-    ChatCompletionChunk,
-    ChatMessage,
-    Completion,
-    EmbeddingResponse,
-    GenerationStats,
-    ModelInfo,
-    ToolCall,
-    Usage,
-)
-from lmstudio_adapters._stream import Stream
 from lmstudio_adapters._version import __version__
 
 if _TYPE_CHECKING:
     from lmstudio_adapters._async_client import AsyncLMStudioClient
+    from lmstudio_adapters._client import LMStudioClient
     from lmstudio_adapters._config import LMStudioSettings
+    from lmstudio_adapters._schemas import (
+        ChatCompletion,
+        ChatCompletionChunk,
+        ChatMessage,
+        Completion,
+        EmbeddingResponse,
+        GenerationStats,
+        ModelInfo,
+        ToolCall,
+        Usage,
+    )
     from lmstudio_adapters._selector import Decision, ProbeResult, clear_probe_cache, decide_backend
-    from lmstudio_adapters._stream import AsyncStream
+    from lmstudio_adapters._stream import AsyncStream, Stream
 
-# Loaded on first use, so `import lmstudio_adapters` stays cheap: asyncio and pydantic-settings
-# are imported only by code that needs them.
+# The errors and the version are plain Python and load with the package; everything else
+# loads on first use, as pydantic does with BaseModel. `import lmstudio_adapters` then costs
+# nothing on its own, and the modules behind a name (httpx, pydantic models, asyncio,
+# pydantic-settings) are imported by the code that uses them.
 _LAZY = {
     "AsyncLMStudioClient": "lmstudio_adapters._async_client",
     "AsyncStream": "lmstudio_adapters._stream",
+    "ChatCompletion": "lmstudio_adapters._schemas",
+    "ChatCompletionChunk": "lmstudio_adapters._schemas",
+    "ChatMessage": "lmstudio_adapters._schemas",
+    "Completion": "lmstudio_adapters._schemas",
     "Decision": "lmstudio_adapters._selector",
+    "EmbeddingResponse": "lmstudio_adapters._schemas",
+    "GenerationStats": "lmstudio_adapters._schemas",
+    "LMStudioClient": "lmstudio_adapters._client",
     "LMStudioSettings": "lmstudio_adapters._config",
+    "ModelInfo": "lmstudio_adapters._schemas",
     "ProbeResult": "lmstudio_adapters._selector",
+    "Stream": "lmstudio_adapters._stream",
+    "ToolCall": "lmstudio_adapters._schemas",
+    "Usage": "lmstudio_adapters._schemas",
     "clear_probe_cache": "lmstudio_adapters._selector",
     "decide_backend": "lmstudio_adapters._selector",
 }
