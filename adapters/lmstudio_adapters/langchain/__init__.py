@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from lmstudio_adapters.langchain._chat_model import LMStudioChatModel
-from lmstudio_adapters.langchain._embeddings import LMStudioEmbeddings
 from lmstudio_adapters.langchain._errors import (
     LMStudioAPIServerError,
     LMStudioAuthenticationError,
@@ -22,10 +21,15 @@ from lmstudio_adapters.langchain._errors import (
 )
 
 if _TYPE_CHECKING:
+    from lmstudio_adapters.langchain._embeddings import LMStudioEmbeddings
     from lmstudio_adapters.langchain._select import select_chat_model, select_embeddings
 
-# The selectors (and the settings and provider registry behind them) load on first use.
-_LAZY = {name: "lmstudio_adapters.langchain._select" for name in ("select_chat_model", "select_embeddings")}
+# The chat model and its errors load with the package; the embeddings and the selectors (with
+# the settings and provider registry behind them) on first use, so each costs only those who use it.
+_LAZY = {
+    "LMStudioEmbeddings": "lmstudio_adapters.langchain._embeddings",
+    **dict.fromkeys(("select_chat_model", "select_embeddings"), "lmstudio_adapters.langchain._select"),
+}
 
 
 def __getattr__(name: str) -> _Any:

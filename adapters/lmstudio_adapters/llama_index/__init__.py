@@ -7,15 +7,17 @@ import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
-from lmstudio_adapters.llama_index._embedding import LMStudioEmbedding
 from lmstudio_adapters.llama_index._llm import LMStudioLLM
 
 if _TYPE_CHECKING:
+    from lmstudio_adapters.llama_index._embedding import LMStudioEmbedding
     from lmstudio_adapters.llama_index._select import LMStudioFallbackLLM, select_embedding, select_llm
 
-# The selectors (and the settings and provider registry behind them) load on first use.
+# The LLM loads with the package; the embedding model and the selectors (with the settings
+# and provider registry behind them) on first use, so each costs only those who use it.
 _LAZY = {
-    name: "lmstudio_adapters.llama_index._select" for name in ("LMStudioFallbackLLM", "select_embedding", "select_llm")
+    "LMStudioEmbedding": "lmstudio_adapters.llama_index._embedding",
+    **dict.fromkeys(("LMStudioFallbackLLM", "select_embedding", "select_llm"), "lmstudio_adapters.llama_index._select"),
 }
 
 
