@@ -11,8 +11,9 @@ Rows: per-call overhead (µs above the raw floor), per-chunk cost of a long stre
 to first token, abatch throughput and TCP connections, import time, construction time and
 peak memory. Peers: ``ChatOpenAI(base_url=...)``, ``OpenAIEmbeddings(base_url=...)``,
 ``llama_index.llms.lmstudio.LMStudio`` and ``OpenAILike``. Floors: raw httpx; a trivial
-in-memory ``BaseChatModel`` / ``CustomLLM`` (what each framework costs by itself); and the
-same trivial model calling raw httpx (the thinnest possible adapter, measured whole).
+in-memory ``BaseChatModel`` / ``CustomLLM`` (what each framework costs by itself), timed alone
+and right after each raw request; and the same trivial model calling raw httpx (the thinnest
+possible adapter, measured whole). Imports are timed from bytecode for every package.
 """
 
 from __future__ import annotations
@@ -244,8 +245,9 @@ def per_call(contenders: dict[str, dict[str, Any]], calls: int, rounds: int) -> 
     """Median µs per call, interleaved round by round.
 
     A row with an ``after`` function times only its call, each one made right after
-    ``after()`` (a raw request): the framework's own cost in the state it runs in inside an
-    adapter, where a round trip has just evicted its code and data from the CPU caches.
+    ``after()`` (a raw request): the framework's own cost as it runs inside an adapter,
+    between round trips. That is more than in a loop of its own (not garbage collection: the
+    same with gc off; most likely the CPU caches a round trip leaves cold).
     """
     samples: dict[str, list[float]] = {name: [] for name, c in contenders.items() if "call" in c}
     for name in samples:  # warm up every pool and code path
@@ -443,9 +445,9 @@ def ratios(r: dict[str, Any]) -> dict[str, float]:
     """Ours against the floors and the best peer, all from this run.
 
     The floor of a framework is raw httpx + its in-memory model. Per call it is given three
-    ways: the in-memory model timed in a loop of its own (warm caches, the lowest), timed
-    right after each raw request (as it runs inside an adapter: the issue's floor), and the
-    thin adapter (the in-memory model calling raw httpx itself, measured whole).
+    ways: the in-memory model timed in a loop of its own (the lowest), timed right after each
+    raw request (as it runs inside an adapter: the floor the targets use), and the thin
+    adapter (the in-memory model calling raw httpx itself, measured whole).
     """
     call, chunk, batch = r["per_call_us"], r["per_chunk_us"], r["batch"]["results"]
     raw = call["raw httpx"]
