@@ -4,9 +4,7 @@ The core (this module) needs only httpx and pydantic. The framework adapters liv
 ``lmstudio_adapters.langchain`` and ``lmstudio_adapters.llama_index`` (optional extras).
 """
 
-import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
-from typing import Any as _Any
 
 from lmstudio_adapters._errors import (
     APIConnectionError,
@@ -26,6 +24,7 @@ from lmstudio_adapters._errors import (
     ResponseError,
     ServerError,
 )
+from lmstudio_adapters._lazy import lazy_exports as _lazy_exports
 from lmstudio_adapters._version import __version__
 
 if _TYPE_CHECKING:
@@ -72,18 +71,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> _Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lmstudio_adapters' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
+__getattr__, __dir__ = _lazy_exports(__name__, _LAZY)
 
 __all__ = [
     "APIConnectionError",

@@ -3,10 +3,9 @@
 Needs the ``llama-index`` extra: ``pip install "lmstudio-adapters[llama-index]"``.
 """
 
-import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
-from typing import Any as _Any
 
+from lmstudio_adapters._lazy import lazy_exports as _lazy_exports
 from lmstudio_adapters.llama_index._llm import LMStudioLLM
 
 if _TYPE_CHECKING:
@@ -21,17 +20,6 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> _Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lmstudio_adapters.llama_index' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
+__getattr__, __dir__ = _lazy_exports(__name__, _LAZY)
 
 __all__ = ["LMStudioEmbedding", "LMStudioFallbackLLM", "LMStudioLLM", "select_embedding", "select_llm"]
