@@ -52,7 +52,7 @@ T = TypeVar("T")
 #: A request plan: yields calls, receives each answer's JSON (or has the error thrown in).
 Plan = Generator["Call", Any, T]
 
-#: Sampling and generation fields LM Studio accepts on /v1 (lmstudio-api.md, 2.2.1).
+#: Sampling and generation fields LM Studio accepts on /v1 (docs/lmstudio-api.md, section 2.1).
 SAMPLING_FIELDS = (
     "temperature",
     "top_p",

@@ -1,7 +1,7 @@
 """Failures to typed errors, in one place: transport errors and error bodies/statuses.
 
 LM Studio's wording changed across versions; each pattern below names where it was seen
-(lmstudio-api.md, section 2.6). Classification uses the code and the message, never the
+(docs/lmstudio-api.md, section 3). Classification uses the code and the message, never the
 status alone: a missing model was 404 in 0.3.5 and 400 in 0.4.25, and some errors come
 with HTTP 200.
 """

@@ -1,7 +1,7 @@
 """Reasoning kept apart from the answer when a model writes it inline as ``<think>...</think>``.
 
 LM Studio leaves think tags in ``content`` when its "separate reasoning_content" setting is
-off (the default); see lmstudio-api.md, section 2.2.3.
+off (the default); see docs/lmstudio-api.md, section 2.2.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Request bodies: check what the caller gave, then reshape it into what LM Studio accepts.
 
-Every normalisation here answers a documented LM Studio quirk (lmstudio-api.md):
+Every normalisation here answers a documented LM Studio quirk (docs/lmstudio-api.md, section 2.1):
 ``json_object`` is rejected (send ``json_schema`` with ``{"type": "object"}``), assistant
 ``content: null`` is rejected (send ``""``), tool results must be strings, and the object
 form of ``tool_choice`` is not honoured (send only that tool, with ``required``).

