@@ -8,6 +8,7 @@ base-URL settings, so no test leaves 127.0.0.1.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -273,3 +274,103 @@ def test_openai_compatible_endpoint(cloud: LoopbackServer) -> None:
     assert li.chat([ChatMessage(role="user", content="hi")]).message.content == "from the cloud"
     assert type(li).__name__ == "OpenAILike"
     assert MODELS["data"]
+
+
+def sent_body(server: LoopbackServer) -> dict[str, object]:
+    return json.loads(server.requests[-1][2])  # type: ignore[no-any-return]
+
+
+def test_sampling_arguments_reach_the_cloud_model(cloud: LoopbackServer) -> None:
+    """temperature and max_tokens given to the selector reach the cloud model too; cloud_kwargs wins."""
+    with closed_port() as url:
+        lc = select_chat_model(
+            "m",
+            base_url=url,
+            fallback="openai:gpt-4o-mini",
+            cloud_kwargs=cloud_kwargs(cloud),
+            temperature=0.25,
+            max_tokens=7,
+        )
+        li = select_llm(
+            "m",
+            base_url=url,
+            fallback="openai:gpt-4o-mini",
+            cloud_kwargs=cloud_kwargs(cloud),
+            temperature=0.25,
+            max_tokens=7,
+        )
+        overridden = select_chat_model(
+            "m",
+            base_url=url,
+            fallback="openai:gpt-4o-mini",
+            cloud_kwargs={**cloud_kwargs(cloud), "temperature": 0.9},
+            temperature=0.25,
+        )
+    assert run_chain(lc) == "from the cloud"
+    body = sent_body(cloud)
+    assert body["temperature"] == 0.25
+    assert 7 in (body.get("max_tokens"), body.get("max_completion_tokens"))
+    li.chat([ChatMessage(role="user", content="hi")])
+    body = sent_body(cloud)
+    assert body["temperature"] == 0.25
+    assert 7 in (body.get("max_tokens"), body.get("max_completion_tokens"))
+    run_chain(overridden)
+    assert sent_body(cloud)["temperature"] == 0.9
+
+
+def test_openai_compatible_base_url_from_environment(cloud: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LM_STUDIO_FALLBACK=openai-compatible:m: the error says where base_url goes; the variable works."""
+    monkeypatch.setenv("LM_STUDIO_FALLBACK", "openai-compatible:my-model")
+    monkeypatch.delenv("LM_STUDIO_FALLBACK_BASE_URL", raising=False)
+    with closed_port() as url:
+        with pytest.raises(ConfigError) as caught:
+            select_chat_model("m", base_url=url)
+        assert "cloud_kwargs={'base_url': ...}" in str(caught.value)
+        assert "LM_STUDIO_FALLBACK_BASE_URL" in str(caught.value)
+        monkeypatch.setenv("LM_STUDIO_FALLBACK_BASE_URL", f"{cloud.url}/v1")
+        lc = select_chat_model("m", base_url=url)
+        li = select_llm("m", base_url=url)
+    assert run_chain(lc) == "from the cloud"
+    assert li.chat([ChatMessage(role="user", content="hi")]).message.content == "from the cloud"
+    assert sent_body(cloud)["model"] == "my-model"
+
+
+def test_availability_is_per_kind_and_matches_what_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every built-in reported ready builds, every one reported not ready raises ConfigError with the same reason."""
+    monkeypatch.delenv("LM_STUDIO_FALLBACK_BASE_URL", raising=False)
+    args = {"api_key": "sk-test", "base_url": "http://127.0.0.1:9/v1"}
+    for framework, kinds in (("langchain", ("chat", "embeddings")), ("llama_index", ("llm", "embedding"))):
+        for kind in kinds:
+            for name in providers.names():
+                provider = providers.get(name)
+                ready = provider.availability(framework, kind, **args)  # type: ignore[arg-type]
+                if ready:
+                    assert provider.build(kind, "m", **args) is not None
+                else:
+                    with pytest.raises(ConfigError) as caught:
+                        provider.build(kind, "m", **args)
+                    assert ready.reason in str(caught.value)
+    assert "no chat builder" in providers.get("replicate").availability("langchain").reason
+    with pytest.raises(ConfigError, match="not a langchain kind"):
+        providers.get("openai").availability("langchain", "llm")
+
+
+def test_missing_integration_names_the_pip_install() -> None:
+    """A provider whose integration is absent says what to pip install, as an ImportError too."""
+    from lmstudio_adapters import MissingDependencyError
+
+    absent = providers.Provider(
+        name="absent",
+        modules={"chat": "no_such_integration_pkg"},
+        packages={"chat": "no-such-integration-pkg"},
+        builders={"chat": lambda model, **kw: model},
+    )
+    assert absent.availability("langchain").install == "no-such-integration-pkg"
+    with pytest.raises(MissingDependencyError, match="pip install no-such-integration-pkg") as caught:
+        absent.build("chat", "m")
+    assert isinstance(caught.value, ImportError)
+    assert isinstance(caught.value, ConfigError)
+    undeclared = providers.Provider(name="undeclared", builders={"chat": lambda model, **kw: __import__("no_such_mod")})
+    with pytest.raises(MissingDependencyError, match="pip install no-such-mod"):
+        undeclared.build("chat", "m")
+    assert "langchain-google-genai" in providers.get("google_genai").availability("langchain").reason

@@ -3,6 +3,7 @@
 ```
 LMStudioAdapterError
 ├── ConfigError (ValueError)            bad LM_STUDIO_* value or constructor argument
+│   └── MissingDependencyError (ImportError)  an extra or integration is not installed (names the pip install)
 ├── InputError (ValueError)             bad call arguments (messages, tools, max_tokens); nothing sent
 ├── NoBackendError                      the selector found neither LM Studio nor an allowed cloud model
 └── APIError                            .method .url
@@ -38,6 +39,7 @@ __all__ = [
     "ContextLengthError",
     "InputError",
     "LMStudioAdapterError",
+    "MissingDependencyError",
     "ModelNotFoundError",
     "ModelNotLoadedError",
     "NoBackendError",
@@ -60,6 +62,30 @@ class LMStudioAdapterError(Exception):
 
 class ConfigError(LMStudioAdapterError, ValueError):
     """A configuration value (environment variable or argument) is invalid."""
+
+
+class MissingDependencyError(ConfigError, ImportError):
+    """A package this feature needs is not installed; the message names the ``pip install``.
+
+    An ``ImportError`` too, so ``except ImportError`` around an optional import keeps working.
+    """
+
+
+def missing_extra(exc: ModuleNotFoundError, *, extra: str, roots: tuple[str, ...]) -> BaseException:
+    """The error to raise when importing an entry point failed with ``exc``.
+
+    A :class:`MissingDependencyError` naming the extra to install when the missing module is
+    the framework itself (a top-level name in ``roots``); ``exc`` unchanged otherwise.
+    """
+    missing = exc.name or ""
+    if missing.split(".")[0] not in roots:
+        return exc
+    error = MissingDependencyError(
+        f"lmstudio_adapters.{extra.replace('-', '_')} needs {missing}, which is not installed: "
+        f'pip install "lmstudio-adapters[{extra}]" (from a checkout: pip install -e ".[{extra}]")'
+    )
+    error.name = missing
+    return error
 
 
 class InputError(LMStudioAdapterError, ValueError):

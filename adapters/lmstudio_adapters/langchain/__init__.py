@@ -6,18 +6,24 @@ Needs the ``langchain`` extra: ``pip install "lmstudio-adapters[langchain]"``.
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from lmstudio_adapters._lazy import lazy_exports as _lazy_exports
-from lmstudio_adapters.langchain._chat_model import LMStudioChatModel
-from lmstudio_adapters.langchain._errors import (
-    LMStudioAPIServerError,
-    LMStudioAuthenticationError,
-    LMStudioBadRequestError,
-    LMStudioConnectionError,
-    LMStudioContextOverflowError,
-    LMStudioModelNotFoundError,
-    LMStudioModelNotLoadedError,
-    LMStudioRateLimitError,
-    LMStudioTimeoutError,
-)
+
+try:
+    from lmstudio_adapters.langchain._chat_model import LMStudioChatModel
+    from lmstudio_adapters.langchain._errors import (
+        LMStudioAPIServerError,
+        LMStudioAuthenticationError,
+        LMStudioBadRequestError,
+        LMStudioConnectionError,
+        LMStudioContextOverflowError,
+        LMStudioModelNotFoundError,
+        LMStudioModelNotLoadedError,
+        LMStudioRateLimitError,
+        LMStudioTimeoutError,
+    )
+except ModuleNotFoundError as _exc:  # langchain-core missing: say which extra to install
+    from lmstudio_adapters._errors import missing_extra as _missing_extra
+
+    raise _missing_extra(_exc, extra="langchain", roots=("langchain_core",)) from _exc
 
 if _TYPE_CHECKING:
     from lmstudio_adapters.langchain._embeddings import LMStudioEmbeddings

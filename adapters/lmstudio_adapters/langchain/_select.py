@@ -38,8 +38,9 @@ def select_chat_model(
 ) -> BaseChatModel | Runnable[Any, Any]:
     """An ``LMStudioChatModel`` when LM Studio serves ``model``, else the cloud model from ``fallback``.
 
-    The cloud model is built by LangChain's own ``init_chat_model`` (any provider it knows),
-    so the rest of the chain does not change. The decision and its reason are logged on
+    The cloud model is built by its official integration (``ChatOpenAI`` for ``openai:`` and
+    ``openai-compatible:``, ``ChatAnthropic`` for ``anthropic:``, LangChain's ``init_chat_model``
+    for any other provider it knows), so the rest of the chain does not change. The decision and its reason are logged on
     ``lmstudio_adapters.selector`` and stored in ``result.metadata["lmstudio_adapters_selection"]``;
     call :func:`lmstudio_adapters.decide_backend` to get it as an object.
 
@@ -53,10 +54,14 @@ def select_chat_model(
             ``with_structured_output`` still work on the result).
         cloud_kwargs: Arguments for the cloud model (``api_key``, ``base_url``, ``temperature``…).
         settings: Settings to read defaults from instead of the environment.
-        **kwargs: Arguments for ``LMStudioChatModel``.
+        **kwargs: Arguments for ``LMStudioChatModel``; ``temperature``, ``max_tokens``,
+            ``timeout`` and ``max_retries`` among them go to the cloud model too, unless
+            ``cloud_kwargs`` sets them.
 
     Raises:
         NoBackendError: LM Studio cannot serve and no cloud fallback is allowed or configured.
+        MissingDependencyError: the cloud model's integration is not installed (names the pip install).
+        ConfigError: the cloud model cannot be built (no API key, no ``base_url``).
 
     Example:
         >>> llm = select_chat_model("qwen/qwen3-4b", fallback="openai:gpt-4o-mini")  # doctest: +SKIP
@@ -65,14 +70,14 @@ def select_chat_model(
         model, base_url=base_url, fallback=fallback, prefer=prefer, api_key=kwargs.get("api_key"), settings=settings
     )
     if decision.target == "cloud":
-        cloud = providers.build_fallback(decision, "chat", cloud_kwargs)
+        cloud = providers.build_fallback(decision, "chat", cloud_kwargs, shared=kwargs)
         _remember(cloud, decision)
         return cloud  # type: ignore[no-any-return]
     local = LMStudioChatModel(model=decision.model, base_url=decision.base_url, **kwargs)
     _remember(local, decision)
     if not runtime_fallback:
         return local
-    cloud_model = providers.build_fallback(decision, "chat", cloud_kwargs)
+    cloud_model = providers.build_fallback(decision, "chat", cloud_kwargs, shared=kwargs)
     return local.with_fallbacks([cloud_model], exceptions_to_handle=(APIConnectionError,))
 
 
@@ -86,10 +91,11 @@ def select_embeddings(
     settings: LMStudioSettings | None = None,
     **kwargs: Any,
 ) -> Embeddings:
-    """``LMStudioEmbeddings`` when LM Studio serves ``model``, else cloud embeddings (``init_embeddings``).
+    """``LMStudioEmbeddings`` when LM Studio serves ``model``, else cloud embeddings (``OpenAIEmbeddings``…).
 
     Arguments as for :func:`select_chat_model`; ``fallback`` names an embedding model, such
-    as ``openai:text-embedding-3-small``.
+    as ``openai:text-embedding-3-small``. ``**kwargs`` go to ``LMStudioEmbeddings`` only; the
+    cloud embeddings get ``cloud_kwargs``.
     """
     decision = decide_backend(
         model, base_url=base_url, fallback=fallback, prefer=prefer, api_key=kwargs.get("api_key"), settings=settings

@@ -6,7 +6,13 @@ Needs the ``llama-index`` extra: ``pip install "lmstudio-adapters[llama-index]"`
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from lmstudio_adapters._lazy import lazy_exports as _lazy_exports
-from lmstudio_adapters.llama_index._llm import LMStudioLLM
+
+try:
+    from lmstudio_adapters.llama_index._llm import LMStudioLLM
+except ModuleNotFoundError as _exc:  # llama-index-core missing: say which extra to install
+    from lmstudio_adapters._errors import missing_extra as _missing_extra
+
+    raise _missing_extra(_exc, extra="llama-index", roots=("llama_index",)) from _exc
 
 if _TYPE_CHECKING:
     from lmstudio_adapters.llama_index._embedding import LMStudioEmbedding

@@ -216,20 +216,23 @@ def select_llm(
         runtime_fallback: Wrap the local LLM so a later connection failure switches to the cloud LLM.
         cloud_kwargs: Arguments for the cloud LLM (``api_key``, ``base_url``, ``temperature``…).
         settings: Settings to read defaults from instead of the environment.
-        **kwargs: Arguments for ``LMStudioLLM``.
+        **kwargs: Arguments for ``LMStudioLLM``; ``temperature``, ``max_tokens``, ``timeout``
+            and ``max_retries`` among them go to the cloud LLM too, unless ``cloud_kwargs`` sets them.
 
     Raises:
         NoBackendError: LM Studio cannot serve and no cloud fallback is allowed or configured.
+        MissingDependencyError: the cloud LLM's integration is not installed (names the pip install).
+        ConfigError: the cloud LLM cannot be built (no API key, no ``base_url``).
     """
     decision = decide_backend(
         model, base_url=base_url, fallback=fallback, prefer=prefer, api_key=kwargs.get("api_key"), settings=settings
     )
     if decision.target == "cloud":
-        return providers.build_fallback(decision, "llm", cloud_kwargs)  # type: ignore[no-any-return]
+        return providers.build_fallback(decision, "llm", cloud_kwargs, shared=kwargs)  # type: ignore[no-any-return]
     local = LMStudioLLM(model=decision.model, base_url=decision.base_url, **kwargs)
     if not runtime_fallback:
         return local
-    return LMStudioFallbackLLM(primary=local, fallback=providers.build_fallback(decision, "llm", cloud_kwargs))
+    return LMStudioFallbackLLM(primary=local, fallback=providers.build_fallback(decision, "llm", cloud_kwargs, shared=kwargs))
 
 
 def select_embedding(
@@ -242,7 +245,10 @@ def select_embedding(
     settings: LMStudioSettings | None = None,
     **kwargs: Any,
 ) -> BaseEmbedding:
-    """``LMStudioEmbedding`` when LM Studio serves ``model``, else the cloud embedding integration."""
+    """``LMStudioEmbedding`` when LM Studio serves ``model``, else the cloud embedding integration.
+
+    ``**kwargs`` go to ``LMStudioEmbedding`` only; the cloud embedding gets ``cloud_kwargs``.
+    """
     decision = decide_backend(
         model, base_url=base_url, fallback=fallback, prefer=prefer, api_key=kwargs.get("api_key"), settings=settings
     )

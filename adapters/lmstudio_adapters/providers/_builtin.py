@@ -9,7 +9,7 @@ from lmstudio_adapters.providers import Provider
 __all__ = ["BUILTINS", "langchain_only"]
 
 
-def _lc_chat(provider: str) -> Any:
+def _init_chat(provider: str) -> Any:
     def build(model: str, **kwargs: Any) -> Any:
         from langchain.chat_models import init_chat_model
 
@@ -18,16 +18,33 @@ def _lc_chat(provider: str) -> Any:
     return build
 
 
-def _lc_embeddings(provider: str) -> Any:
+def _init_embeddings(provider: str) -> Any:
     def build(model: str, **kwargs: Any) -> Any:
         from langchain.embeddings import init_embeddings
 
-        if provider == "openai":
-            # Send strings, not token ids (LM Studio and most OpenAI-style servers reject ids).
-            kwargs.setdefault("check_embedding_ctx_length", False)
         return init_embeddings(model, provider=provider, **kwargs)
 
     return build
+
+
+def _openai_chat(model: str, **kwargs: Any) -> Any:
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(model=model, **kwargs)
+
+
+def _openai_embeddings(model: str, **kwargs: Any) -> Any:
+    from langchain_openai import OpenAIEmbeddings
+
+    # Send strings, not token ids (LM Studio and most OpenAI-style servers reject ids).
+    kwargs.setdefault("check_embedding_ctx_length", False)
+    return OpenAIEmbeddings(model=model, **kwargs)
+
+
+def _anthropic_chat(model: str, **kwargs: Any) -> Any:
+    from langchain_anthropic import ChatAnthropic
+
+    return ChatAnthropic(model=model, **kwargs)
 
 
 def _lmstudio_chat(model: str, **kwargs: Any) -> Any:
@@ -81,15 +98,18 @@ def _openai_like_llm(model: str, **kwargs: Any) -> Any:
 
 
 def _openai_like_chat(model: str, **kwargs: Any) -> Any:
-    from langchain.chat_models import init_chat_model
-
     kwargs.setdefault("api_key", "not-needed")
-    return init_chat_model(model, model_provider="openai", **kwargs)
+    return _openai_chat(model, **kwargs)
 
 
 def _openai_like_embeddings(model: str, **kwargs: Any) -> Any:
     kwargs.setdefault("api_key", "not-needed")
-    return _lc_embeddings("openai")(model, **kwargs)
+    return _openai_embeddings(model, **kwargs)
+
+
+def _openai_like_embedding(model: str, **kwargs: Any) -> Any:
+    kwargs.setdefault("api_key", "not-needed")
+    return _openai_embedding(model, **kwargs)
 
 
 def _anthropic_llm(model: str, **kwargs: Any) -> Any:
@@ -108,7 +128,7 @@ BUILTINS = (
     Provider(
         name="lmstudio",
         modules={"langchain": "langchain_core", "llama_index": "llama_index.core"},
-        packages={"langchain": "lmstudio-adapters[langchain]", "llama_index": "lmstudio-adapters[llama-index]"},
+        packages={"langchain": '"lmstudio-adapters[langchain]"', "llama_index": '"lmstudio-adapters[llama-index]"'},
         builders={
             "chat": _lmstudio_chat,
             "embeddings": _lmstudio_embeddings,
@@ -119,11 +139,19 @@ BUILTINS = (
     Provider(
         name="openai",
         key_env="OPENAI_API_KEY",
-        modules={"langchain": "langchain_openai", "llama_index": "llama_index.llms.openai"},
-        packages={"langchain": "langchain langchain-openai", "llama_index": "llama-index-llms-openai"},
+        modules={
+            "langchain": "langchain_openai",
+            "llm": "llama_index.llms.openai",
+            "embedding": "llama_index.embeddings.openai",
+        },
+        packages={
+            "langchain": "langchain-openai",
+            "llm": "llama-index-llms-openai",
+            "embedding": "llama-index-embeddings-openai",
+        },
         builders={
-            "chat": _lc_chat("openai"),
-            "embeddings": _lc_embeddings("openai"),
+            "chat": _openai_chat,
+            "embeddings": _openai_embeddings,
             "llm": _openai_llm,
             "embedding": _openai_embedding,
         },
@@ -132,36 +160,66 @@ BUILTINS = (
         name="anthropic",
         key_env="ANTHROPIC_API_KEY",
         modules={"langchain": "langchain_anthropic", "llama_index": "llama_index.llms.anthropic"},
-        packages={"langchain": "langchain langchain-anthropic", "llama_index": "llama-index-llms-anthropic"},
-        builders={"chat": _lc_chat("anthropic"), "llm": _anthropic_llm},
+        packages={"langchain": "langchain-anthropic", "llama_index": "llama-index-llms-anthropic"},
+        builders={"chat": _anthropic_chat, "llm": _anthropic_llm},
     ),
     Provider(
         name="replicate",
         key_env="REPLICATE_API_TOKEN",
-        modules={"langchain": "langchain_community", "llama_index": "llama_index.llms.replicate"},
-        packages={"langchain": "langchain-community replicate", "llama_index": "llama-index-llms-replicate"},
+        modules={"llama_index": "llama_index.llms.replicate"},
+        packages={"llama_index": "llama-index-llms-replicate"},
         builders={"llm": _replicate_llm},
     ),
     Provider(
         name="openai-compatible",
-        modules={"langchain": "langchain_openai", "llama_index": "llama_index.llms.openai_like"},
-        packages={"langchain": "langchain langchain-openai", "llama_index": "llama-index-llms-openai-like"},
+        modules={
+            "langchain": "langchain_openai",
+            "llm": "llama_index.llms.openai_like",
+            "embedding": "llama_index.embeddings.openai",
+        },
+        packages={
+            "langchain": "langchain-openai",
+            "llm": "llama-index-llms-openai-like",
+            "embedding": "llama-index-embeddings-openai",
+        },
         builders={
             "chat": _openai_like_chat,
             "embeddings": _openai_like_embeddings,
             "llm": _openai_like_llm,
-            "embedding": _openai_embedding,
+            "embedding": _openai_like_embedding,
         },
         needs_base_url=True,
+        base_url_env="LM_STUDIO_FALLBACK_BASE_URL",
     ),
 )
 
 
+def _integration_module(name: str, table: str) -> str:
+    """The integration module ``init_chat_model`` / ``init_embeddings`` import for ``name``."""
+    known: dict[str, Any] = {}
+    try:
+        if table == "chat":
+            from langchain.chat_models.base import _BUILTIN_PROVIDERS as known
+        else:
+            from langchain.embeddings.base import _BUILTIN_PROVIDERS as known
+    except ImportError:  # langchain missing, or its table moved: fall back to the integrations' naming rule
+        pass
+    entry = known.get(name)
+    return str(entry[0]).split(".")[0] if entry else f"langchain_{name}"
+
+
 def langchain_only(name: str) -> Provider:
-    """A provider for any name LangChain's ``init_chat_model`` / ``init_embeddings`` know."""
+    """A provider for any other name LangChain's ``init_chat_model`` / ``init_embeddings`` know.
+
+    Needs the ``langchain`` package (home of ``init_chat_model``) and the provider's integration.
+    """
+    chat, embeddings = _integration_module(name, "chat"), _integration_module(name, "embeddings")
     return Provider(
         name=name,
-        modules={"langchain": "langchain"},
-        packages={"langchain": f"langchain and the langchain-{name.replace('_', '-')} integration"},
-        builders={"chat": _lc_chat(name), "embeddings": _lc_embeddings(name)},
+        modules={"chat": ("langchain", chat), "embeddings": ("langchain", embeddings)},
+        packages={
+            "chat": f"langchain {chat.replace('_', '-')}",
+            "embeddings": f"langchain {embeddings.replace('_', '-')}",
+        },
+        builders={"chat": _init_chat(name), "embeddings": _init_embeddings(name)},
     )
