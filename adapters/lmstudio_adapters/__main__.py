@@ -101,8 +101,7 @@ def doctor(client: LMStudioClient, out: TextIO) -> int:
             say.ok(f"model {client.model!r} is available")
         else:
             problems += 1
-            listed = ", ".join(m.id for m in models if not m.is_embedding_model) or "none"
-            say.bad(f"model {client.model!r} is not listed; set LM_STUDIO_MODEL to one of: {listed}")
+            say.bad(f"model {client.model!r} is not listed; {_model_advice(models)}")
     for extra, module in (("langchain", "langchain_core"), ("llama-index", "llama_index.core")):
         try:
             found = importlib.util.find_spec(module) is not None
@@ -114,6 +113,30 @@ def doctor(client: LMStudioClient, out: TextIO) -> int:
             say.info(f"extra [{extra}] not installed: pip install 'lmstudio-adapters[{extra}]'")
     say.info("result: " + ("all good" if not problems else f"{problems} problem(s)"))
     return 1 if problems else 0
+
+
+def chat_models(models: Sequence[ModelInfo]) -> list[ModelInfo]:
+    """The models the listing says chat (type ``llm`` or ``vlm``), loaded ones first."""
+    chatting = [m for m in models if m.type in ("llm", "vlm")]
+    return sorted(chatting, key=lambda m: m.is_loaded is not True)
+
+
+def _model_advice(models: Sequence[ModelInfo]) -> str:
+    """What to set LM_STUDIO_MODEL to, proposing as chat models only those the listing types as such."""
+    if any(m.type is not None for m in models):
+        ids = ", ".join(m.id for m in chat_models(models)) or "none (load a chat model: `lms load <model>`)"
+        return f"set LM_STUDIO_MODEL to one of its chat models: {ids}"
+    # A plain OpenAI-style listing (ids only) cannot tell a chat model from a base model
+    # that answers /v1/completions only: list them as what they are, unclassified.
+    listed = ", ".join(m.id for m in models if not m.is_embedding_model) or "none"
+    return (
+        f"set LM_STUDIO_MODEL to one of the models it lists: {listed} "
+        "(this server does not say which are chat models; a base model answers only text completions)"
+    )
+
+
+#: The token cap of ``chat`` unless ``--max-tokens`` says otherwise: a base model may never stop.
+CHAT_MAX_TOKENS = 512
 
 
 def chat(client: LMStudioClient, prompt: str, out: TextIO, *, max_tokens: int | None) -> int:
@@ -130,6 +153,7 @@ def chat(client: LMStudioClient, prompt: str, out: TextIO, *, max_tokens: int | 
     ttft: float | None = None
     usage = None
     stats = None
+    finish = None
     with client.stream_chat([{"role": "user", "content": prompt}], max_tokens=max_tokens) as stream:
         for chunk in stream:
             for choice in chunk.choices:
@@ -140,6 +164,7 @@ def chat(client: LMStudioClient, prompt: str, out: TextIO, *, max_tokens: int | 
                         first.set()
                     out.write(text)
                     out.flush()
+                finish = choice.finish_reason or finish
             usage = chunk.usage or usage
             stats = chunk.stats or stats
     first.set()
@@ -155,22 +180,39 @@ def chat(client: LMStudioClient, prompt: str, out: TextIO, *, max_tokens: int | 
     if stats is not None and stats.tokens_per_second:
         parts.append(f"server: {stats.tokens_per_second:.0f} tokens/s")
     say.info("; ".join(parts))
+    if finish == "length" and max_tokens is not None:
+        say.info(f"the answer stopped at the {max_tokens}-token cap; pass --max-tokens N for a longer one")
     return 0
+
+
+def _connection_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    # After the subcommand, SUPPRESS keeps a value given before it when the option is not repeated.
+    unset: Any = argparse.SUPPRESS if after_command else None
+    parser.add_argument("--url", default=unset, help="server root (default: LM_STUDIO_URL or http://localhost:1234)")
+    parser.add_argument("--model", default=unset, help="model id (default: LM_STUDIO_MODEL)")
+    parser.add_argument("--debug", action="store_true", default=unset or False, help="show tracebacks")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lmstudio-adapters", description="Check and use an LM Studio server.")
-    parser.add_argument("--url", help="server root (default: LM_STUDIO_URL or http://localhost:1234)")
-    parser.add_argument("--model", help="model id (default: LM_STUDIO_MODEL)")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    _connection_options(parser, after_command=False)
+    common = argparse.ArgumentParser(add_help=False)  # the same options after the subcommand too
+    _connection_options(common, after_command=True)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("doctor", help="check the server, the model and the installed extras")
-    models = commands.add_parser("models", help="list the server's models")
+    commands.add_parser("doctor", parents=[common], help="check the server, the model and the installed extras")
+    models = commands.add_parser("models", parents=[common], help="list the server's models")
     models.add_argument("--json", action="store_true", help="machine-readable output")
-    chat_cmd = commands.add_parser("chat", help="stream a one-shot answer, then the stats")
+    chat_cmd = commands.add_parser("chat", parents=[common], help="stream a one-shot answer, then the stats")
     chat_cmd.add_argument("prompt")
-    chat_cmd.add_argument("--max-tokens", type=int, default=None)
-    demo = commands.add_parser("demo", help="doctor plus a demo chain; starts a local model server if needed")
+    chat_cmd.add_argument(
+        "--max-tokens",
+        type=int,
+        default=CHAT_MAX_TOKENS,
+        help=f"cap on the answer's length in tokens (default {CHAT_MAX_TOKENS})",
+    )
+    demo = commands.add_parser(
+        "demo", parents=[common], help="doctor plus a demo chain; starts a local model server if needed"
+    )
     demo.add_argument("--local", action="store_true", help="always use the embedded local server")
     return parser
 

@@ -40,9 +40,10 @@ def select_chat_model(
 
     The cloud model is built by its official integration (``ChatOpenAI`` for ``openai:`` and
     ``openai-compatible:``, ``ChatAnthropic`` for ``anthropic:``, LangChain's ``init_chat_model``
-    for any other provider it knows), so the rest of the chain does not change. The decision and its reason are logged on
-    ``lmstudio_adapters.selector`` and stored in ``result.metadata["lmstudio_adapters_selection"]``;
-    call :func:`lmstudio_adapters.decide_backend` to get it as an object.
+    for any other provider it knows), so the rest of the chain does not change. The decision
+    and its reason are logged on ``lmstudio_adapters.selector`` and stored in
+    ``result.metadata["lmstudio_adapters_selection"]``; call
+    :func:`lmstudio_adapters.decide_backend` to get it as an object.
 
     Args:
         model: LM Studio model id (``LM_STUDIO_MODEL``).

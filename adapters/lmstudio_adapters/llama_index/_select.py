@@ -232,7 +232,8 @@ def select_llm(
     local = LMStudioLLM(model=decision.model, base_url=decision.base_url, **kwargs)
     if not runtime_fallback:
         return local
-    return LMStudioFallbackLLM(primary=local, fallback=providers.build_fallback(decision, "llm", cloud_kwargs, shared=kwargs))
+    cloud = providers.build_fallback(decision, "llm", cloud_kwargs, shared=kwargs)
+    return LMStudioFallbackLLM(primary=local, fallback=cloud)
 
 
 def select_embedding(
