@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from lmstudio_adapters.testing import CHAT_MODEL, EMBEDDING_MODEL, LocalModelServer
+from tests.loopback import Reply, chat_reply, closed_port, serve
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 README = ROOT / "README.md"
@@ -121,3 +122,36 @@ def test_block_runs_as_written(heading: str, code: str, real_server: LocalModelS
     )
     assert result.returncode == 0, f"{heading}: {result.stderr[-2000:]}"
     assert result.stdout.strip()
+
+
+def test_selector_block_runs_the_cloud_way_too(tmp_path: Path) -> None:
+    """With LM Studio down, the "Local or cloud" block runs on the cloud model, keyed as its text says.
+
+    "The cloud" is a loopback server that the official integrations reach through their own
+    documented variables (the OpenAI SDK's OPENAI_BASE_URL, LlamaIndex's OPENAI_API_BASE).
+    """
+    code = next(code for heading, code in BLOCKS if heading == "Local or cloud")
+    with serve() as cloud, closed_port() as lmstudio_url:
+        cloud.route("POST", "/v1/chat/completions", Reply(body=chat_reply("from the cloud")))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LM_STUDIO_", "OPENAI_"))}
+        env.update(
+            {
+                "LM_STUDIO_URL": lmstudio_url,
+                "OPENAI_API_KEY": "sk-test-not-a-key",
+                "OPENAI_BASE_URL": f"{cloud.url}/v1",
+                "OPENAI_API_BASE": f"{cloud.url}/v1",
+            }
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[0].startswith("cloud (openai), model gpt-4o-mini: LM Studio is not reachable")
+    assert result.stdout.count("from the cloud") == 2
+    assert [path for _, path, _, _ in cloud.requests] == ["/v1/chat/completions"] * 2
