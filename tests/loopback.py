@@ -27,7 +27,7 @@ class Reply:
     """One scripted answer."""
 
     status: int = 200
-    body: Any = None  # dict/list -> JSON; str/bytes -> sent as is
+    body: Any = None  # dict/list -> JSON; str/bytes -> sent as is; a callable gets the request headers
     headers: dict[str, str] = field(default_factory=dict)
     sse: list[str] | None = None  # raw lines of an event stream ("data: {...}", "", ...)
     raw_chunks: list[bytes] | None = None  # exact body chunks of a stream
@@ -101,7 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.sse is not None or reply.raw_chunks is not None:
             self._stream(reply)
             return
-        payload = reply.body
+        payload = reply.body(dict(self.headers)) if callable(reply.body) else reply.body
         data = json.dumps(payload).encode() if isinstance(payload, (dict, list)) else payload or b""
         data = data.encode() if isinstance(data, str) else data
         self.send_response(reply.status)
@@ -114,6 +114,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _stream(self, reply: Reply) -> None:
         chunks = reply.raw_chunks or [(line + "\n").encode() for line in reply.sse or []]
+        if callable(reply.body):  # a stream whose lines quote the request headers
+            chunks = [
+                chunk.replace(b"{headers}", json.dumps(reply.body(dict(self.headers))).encode()) for chunk in chunks
+            ]
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Transfer-Encoding", "chunked")

@@ -8,8 +8,7 @@ pool per running loop: a client made in one loop keeps working when the next loo
 from __future__ import annotations
 
 import asyncio
-import weakref
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -20,9 +19,11 @@ from lmstudio_adapters._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    ClientClosedError,
     LMStudioAdapterError,
     ModelNotFoundError,
 )
+from lmstudio_adapters._loop_pools import LoopPools
 from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_status
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, Completion, EmbeddingResponse, ModelInfo
 
@@ -32,13 +33,6 @@ if TYPE_CHECKING:
 from lmstudio_adapters._stream import AsyncStream
 
 __all__ = ["AsyncLMStudioClient"]
-
-
-async def _close_with_loop(pool: httpx.AsyncClient) -> AsyncGenerator[None, None]:
-    try:
-        yield
-    finally:
-        await pool.aclose()
 
 
 class AsyncLMStudioClient(ClientCore):
@@ -83,51 +77,26 @@ class AsyncLMStudioClient(ClientCore):
             settings=settings,
         )
         self._given_http = http_client
-        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
-            weakref.WeakKeyDictionary()
+        self._pools = LoopPools(
+            lambda: httpx.AsyncClient(timeout=self._timeouts(), limits=self._limits(), verify=self._verify())
         )
         self._closed = False
-        self._keepers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._detect_alock: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
 
     # --- lifecycle --------------------------------------------------------------------
 
     async def _http(self) -> httpx.AsyncClient:
         if self._closed:
-            raise RuntimeError("This AsyncLMStudioClient is closed; create a new one.")
+            raise ClientClosedError(
+                "This AsyncLMStudioClient was closed (aclose() or the end of its async with block); create a new one."
+            )
         if self._given_http is not None:
             return self._given_http
-        loop = asyncio.get_running_loop()
-        pool = self._pools.get(loop)
-        if pool is None:
-            pool = httpx.AsyncClient(timeout=self._timeouts(), limits=self._limits(), verify=self._verify())
-            self._pools[loop] = pool
-            # asyncio.run() and asyncio.Runner close every live async generator before they
-            # close the loop (shutdown_asyncgens): this one then closes the loop's pool, so no
-            # connection outlives its loop.
-            keeper = _close_with_loop(pool)
-            await keeper.__anext__()
-            self._keepers[loop] = keeper
-        return pool
+        return await self._pools.pool()
 
     async def aclose(self) -> None:
         """Close the connection pool of the running loop (pools of finished loops are dropped)."""
         self._closed = True
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # pragma: no cover - aclose is always awaited in a loop
-            return
-        pool = self._pools.pop(loop, None)
-        keeper = self._keepers.pop(loop, None)
-        if keeper is not None:
-            await keeper.aclose()
-        elif pool is not None:
-            await pool.aclose()
-        self._pools.clear()
+        await self._pools.close_running()
 
     async def __aenter__(self) -> AsyncLMStudioClient:
         return self
@@ -147,15 +116,15 @@ class AsyncLMStudioClient(ClientCore):
             try:
                 with self._guard(call):
                     response = await http.send(request, stream=True)
-                    if response.status_code < 400 and not stream:
+                    if response.status_code < 300 and not stream:
                         await response.aread()
-                if response.status_code < 400:
+                if response.status_code < 300:
                     return response
                 with self._guard(call):
                     content = await response.aread()
                 await response.aclose()
                 error: APIStatusError | APIConnectionError = await self._status_failure(
-                    call, response.status_code, content
+                    call, response.status_code, content, response.headers.get("location", "")
                 )
                 retry_after = parse_retry_after(response.headers)
                 retryable = should_retry_status(response.status_code)
@@ -172,8 +141,8 @@ class AsyncLMStudioClient(ClientCore):
             await asyncio.sleep(delay)
             attempt += 1
 
-    async def _status_failure(self, call: Call, status_code: int, content: bytes) -> APIStatusError:
-        error = self._error(call, status_code, content)
+    async def _status_failure(self, call: Call, status_code: int, content: bytes, location: str = "") -> APIStatusError:
+        error = self._error(call, status_code, content, location=location)
         if type(error) is ModelNotFoundError and call.model:
             try:
                 listed = await self._drive(
@@ -207,8 +176,7 @@ class AsyncLMStudioClient(ClientCore):
     ) -> list[ModelInfo]:
         """List the models the server knows; see :meth:`LMStudioClient.list_models`."""
         if api is None and self._detected is None:
-            lock = self._detect_alock.setdefault(asyncio.get_running_loop(), asyncio.Lock())
-            async with lock:
+            async with await self._pools.lock():
                 return await self._drive(self._models_plan(api=api, timeout=timeout, max_retries=max_retries))
         return await self._drive(self._models_plan(api=api, timeout=timeout, max_retries=max_retries))
 

@@ -15,6 +15,7 @@ from lmstudio_adapters._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    ClientClosedError,
     LMStudioAdapterError,
     ModelNotFoundError,
 )
@@ -114,7 +115,7 @@ class LMStudioClient(ClientCore):
     def _send(self, call: Call, *, stream: bool) -> httpx.Response:
         """Send with retries; return a 2xx response (body unread when ``stream``)."""
         if self._closed:
-            raise RuntimeError("This LMStudioClient is closed; create a new one.")
+            raise ClientClosedError("This LMStudioClient was closed (close() or its with block); create a new one.")
         attempt = 0
         while True:
             request = self._request(call)
@@ -122,14 +123,16 @@ class LMStudioClient(ClientCore):
             try:
                 with self._guard(call):
                     response = self._http.send(request, stream=True)
-                    if response.status_code < 400 and not stream:
+                    if response.status_code < 300 and not stream:
                         response.read()
-                if response.status_code < 400:
+                if response.status_code < 300:
                     return response
                 with self._guard(call):
                     content = response.read()
                 response.close()
-                error: APIStatusError | APIConnectionError = self._status_failure(call, response.status_code, content)
+                error: APIStatusError | APIConnectionError = self._status_failure(
+                    call, response.status_code, content, response.headers.get("location", "")
+                )
                 retry_after = parse_retry_after(response.headers)
                 retryable = should_retry_status(response.status_code)
             except APITimeoutError as exc:
@@ -147,8 +150,8 @@ class LMStudioClient(ClientCore):
             time.sleep(delay)
             attempt += 1
 
-    def _status_failure(self, call: Call, status_code: int, content: bytes) -> APIStatusError:
-        error = self._error(call, status_code, content)
+    def _status_failure(self, call: Call, status_code: int, content: bytes, location: str = "") -> APIStatusError:
+        error = self._error(call, status_code, content, location=location)
         if type(error) is ModelNotFoundError and call.model:
             try:
                 listed = self._drive(self._models_plan(api="openai", timeout=min(self.timeout, 5.0), max_retries=0))

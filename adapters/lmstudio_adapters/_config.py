@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lmstudio_adapters._checks import MAX_TIMEOUT, check_api_key
 from lmstudio_adapters._errors import ConfigError
 from lmstudio_adapters._urls import URL_EXPECTED, normalize_base_url
 
@@ -27,6 +28,7 @@ DEFAULT_TIMEOUT_MS = 30_000
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_PROBE_TIMEOUT_MS = 1_000
 DEFAULT_PROBE_CACHE_TTL_S = 30.0
+_MAX_TIMEOUT_MS = int(MAX_TIMEOUT * 1000)
 
 ApiFlavor = Literal["auto", "openai", "v0", "v1"]
 Preference = Literal["local", "cloud", "local-only"]
@@ -35,12 +37,12 @@ Preference = Literal["local", "cloud", "local-only"]
 _EXPECTED = {
     "url": URL_EXPECTED,
     "model": "a model id such as qwen/qwen3-4b",
-    "timeout_ms": "a whole number of milliseconds greater than 0, such as 30000",
+    "timeout_ms": f"a whole number of milliseconds greater than 0 and at most {_MAX_TIMEOUT_MS} (a day), such as 30000",
     "max_retries": "a whole number, 0 or more, such as 2",
     "api": "one of auto, openai, v0, v1",
     "prefer": "one of local, cloud, local-only",
     "fallback": "a provider:model string such as openai:gpt-4o-mini",
-    "probe_timeout_ms": "a whole number of milliseconds greater than 0, such as 1000",
+    "probe_timeout_ms": f"a whole number of milliseconds greater than 0 and at most {_MAX_TIMEOUT_MS}, such as 1000",
     "probe_cache_ttl": "a number of seconds, 0 or more, such as 30",
     "api_key": "a token string",
 }
@@ -71,7 +73,7 @@ class LMStudioSettings(BaseSettings):
     model: str = Field(default=DEFAULT_MODEL, min_length=1, validation_alias="LM_STUDIO_MODEL")
     """Model id used when none is given (``LM_STUDIO_MODEL``). Default ``local-model``."""
 
-    timeout_ms: int = Field(default=DEFAULT_TIMEOUT_MS, gt=0, validation_alias="LM_STUDIO_TIMEOUT")
+    timeout_ms: int = Field(default=DEFAULT_TIMEOUT_MS, gt=0, le=_MAX_TIMEOUT_MS, validation_alias="LM_STUDIO_TIMEOUT")
     """Per-request timeout in **milliseconds** (``LM_STUDIO_TIMEOUT``). Default 30000."""
 
     api_key: SecretStr | None = Field(default=None, validation_alias="LM_STUDIO_API_KEY")
@@ -83,7 +85,9 @@ class LMStudioSettings(BaseSettings):
     api: ApiFlavor = Field(default="auto", validation_alias="LM_STUDIO_API")
     """Model-listing API: ``auto`` detects it once per client (``LM_STUDIO_API``)."""
 
-    probe_timeout_ms: int = Field(default=DEFAULT_PROBE_TIMEOUT_MS, gt=0, validation_alias="LM_STUDIO_PROBE_TIMEOUT")
+    probe_timeout_ms: int = Field(
+        default=DEFAULT_PROBE_TIMEOUT_MS, gt=0, le=_MAX_TIMEOUT_MS, validation_alias="LM_STUDIO_PROBE_TIMEOUT"
+    )
     """Timeout of the reachability probe in milliseconds (``LM_STUDIO_PROBE_TIMEOUT``). Default 1000."""
 
     probe_cache_ttl: float = Field(
@@ -109,6 +113,12 @@ class LMStudioSettings(BaseSettings):
     def _check_url(cls, value: str) -> str:
         normalize_base_url(value, source="LM_STUDIO_URL")
         return value
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _check_api_key(cls, value: str | SecretStr | None) -> str | None:
+        # An empty variable means no key, as for every other LM_STUDIO_* variable.
+        return check_api_key(value, source="LM_STUDIO_API_KEY", empty_is_none=True)
 
     @field_validator("fallback")
     @classmethod
@@ -154,6 +164,10 @@ def _config_error(exc: ValidationError) -> ConfigError:
         variable = (
             LMStudioSettings.model_fields[field].validation_alias if field in LMStudioSettings.model_fields else loc
         )
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, ConfigError):
+            lines.append(str(cause))  # our own check already named the variable and hid what must be hidden
+            continue
         shown = "<hidden>" if field == "api_key" else repr(error.get("input"))
         lines.append(f"{variable}={shown} is invalid: expected {_EXPECTED.get(field, 'a valid value')}.")
     return ConfigError(" ".join(lines))

@@ -19,6 +19,7 @@ import certifi
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from lmstudio_adapters._checks import check_api_key, check_max_retries, check_timeout
 from lmstudio_adapters._errors import APIStatusError, AuthenticationError, ConfigError, ResponseError
 from lmstudio_adapters._mapping import decode_body, map_transport_errors, status_error
 from lmstudio_adapters._reasoning import split_think_tags
@@ -30,6 +31,7 @@ from lmstudio_adapters._requests import (
 )
 from lmstudio_adapters._routes import MODELS_ROUTES, DetectedApi, parse_models
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, ModelInfo
+from lmstudio_adapters._secrets import redact_bytes
 from lmstudio_adapters._stream import ChunkParser
 from lmstudio_adapters._urls import normalize_base_url
 from lmstudio_adapters._version import __version__
@@ -115,23 +117,19 @@ class ClientCore:
         self.base_url = normalize_base_url(base_url) if base_url is not None else settings.base_url
         self.model = model or settings.model
         if timeout is not None:
-            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-                raise ConfigError(f"timeout={timeout!r} is invalid: expected a number of seconds greater than 0.")
-            self.timeout = float(timeout)
+            self.timeout = check_timeout(timeout)
             self._timeout_source = f"timeout={timeout:g}"
         else:
             self.timeout = settings.timeout
             self._timeout_source = f"LM_STUDIO_TIMEOUT={settings.timeout_ms}"
-        if max_retries is not None and (
-            isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0
-        ):
-            raise ConfigError(f"max_retries={max_retries!r} is invalid: expected a whole number, 0 or more.")
-        self.max_retries = settings.max_retries if max_retries is None else max_retries
+        self.max_retries = settings.max_retries if max_retries is None else check_max_retries(max_retries)
         if api is not None and api not in ("auto", "openai", "v0", "v1"):
             raise ConfigError(f"api={api!r} is invalid: expected one of auto, openai, v0, v1.")
         self.api = api or settings.api
-        key = api_key if api_key is not None else settings.api_key
-        self._api_key = key if isinstance(key, SecretStr) or key is None else SecretStr(key)
+        if api_key is not None:
+            self._api_key: SecretStr | None = SecretStr(check_api_key(api_key))  # type: ignore[arg-type]
+        else:
+            self._api_key = settings.api_key  # checked by the settings
         self.parse_think_tags = parse_think_tags
         self.stream_usage = stream_usage
         self._extra_headers = dict(headers or {})
@@ -183,15 +181,13 @@ class ClientCore:
         timeout: float | None,
         max_retries: int | None,
     ) -> Call:
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
-            raise ConfigError(f"timeout={timeout!r} is invalid: expected a number of seconds greater than 0.")
         return Call(
             method=method,
             path=path,
             content=dumps(body) if body is not None else None,
             model=model,
-            timeout=self.timeout if timeout is None else float(timeout),
-            max_retries=self.max_retries if max_retries is None else max_retries,
+            timeout=self.timeout if timeout is None else check_timeout(timeout),
+            max_retries=self.max_retries if max_retries is None else check_max_retries(max_retries),
         )
 
     def _request(self, call: Call) -> httpx.Request:
@@ -287,6 +283,7 @@ class ClientCore:
             list(MODELS_ROUTES) if flavour is None or flavour == "auto" else [(flavour, routes[flavour])]  # type: ignore[index,list-item]
         )
         last: tuple[Call, Any] | None = None
+        refused: APIStatusError | None = None
         for candidate, path in candidates:
             call = self._call("GET", path, None, timeout=timeout, max_retries=max_retries)
             try:
@@ -294,9 +291,11 @@ class ClientCore:
             except AuthenticationError:
                 raise
             except APIStatusError as exc:
-                if len(candidates) == 1:
+                # Only "no such route" (a 4xx) means: try the next API. A busy or failing
+                # server (5xx, 429) or a redirect is the answer, whatever the route.
+                if len(candidates) == 1 or exc.is_retryable or not 400 <= exc.status_code < 500:
                     raise
-                last = (call, exc.body)
+                refused = exc
                 continue
             models = parse_models(candidate, body)
             if models is not None:
@@ -305,7 +304,9 @@ class ClientCore:
                     logger.debug("server at %s speaks the %s model API", self.base_url, candidate)
                 return models
             last = (call, body)
-        assert last is not None
+        if last is None:
+            assert refused is not None
+            raise refused
         raise self._error(last[0], 200, json.dumps(last[1]).encode())
 
     def _pick_model(self, models: list[ModelInfo], wanted: str | None) -> ModelInfo:
@@ -323,7 +324,9 @@ class ClientCore:
 
     # --- response handling ------------------------------------------------------------
 
-    def _error(self, call: Call, status_code: int, content: bytes, available: tuple[str, ...] = ()) -> APIStatusError:
+    def _error(
+        self, call: Call, status_code: int, content: bytes, available: tuple[str, ...] = (), location: str = ""
+    ) -> APIStatusError:
         return status_error(
             status_code,
             content,
@@ -332,6 +335,7 @@ class ClientCore:
             base_url=self.base_url,
             model=call.model,
             available=available,
+            location=location,
         )
 
     def _parse(self, call: Call, model_type: type[ModelT], content: bytes) -> ModelT:
@@ -341,7 +345,7 @@ class ClientCore:
             body = decode_body(content)
             if isinstance(body, dict) and "error" in body:
                 raise self._error(call, 200, content) from None
-            shown = content[:200].decode("utf-8", "replace")
+            shown = redact_bytes(content)[:200].decode("utf-8", "replace")  # hidden before it is cut
             raise ResponseError(
                 f"LM Studio's answer to {call.method} {call.path} could not be read as "
                 f"{model_type.__name__}: {shown!r}. Check that LM_STUDIO_URL points at LM Studio.",

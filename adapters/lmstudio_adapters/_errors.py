@@ -6,6 +6,7 @@ LMStudioAdapterError
 │   └── MissingDependencyError (ImportError)  an extra or integration is not installed (names the pip install)
 ├── InputError (ValueError)             bad call arguments (messages, tools, max_tokens); nothing sent
 ├── NoBackendError                      the selector found neither LM Studio nor an allowed cloud model
+├── ClientClosedError (RuntimeError)    a call on a client after close() / aclose()
 └── APIError                            .method .url
     ├── APIConnectionError              server not running / refused / reset
     │   └── APITimeoutError (TimeoutError)
@@ -28,6 +29,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lmstudio_adapters._secrets import redact
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -35,6 +38,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigError",
     "ContextLengthError",
     "InputError",
@@ -96,6 +100,10 @@ class NoBackendError(LMStudioAdapterError):
     """LM Studio cannot serve the request and no cloud fallback is configured or allowed."""
 
 
+class ClientClosedError(LMStudioAdapterError, RuntimeError):
+    """A call was made on a client (or its ``httpx`` client) after it was closed; create a new one."""
+
+
 class APIError(LMStudioAdapterError):
     """A request to the LM Studio server failed.
 
@@ -105,6 +113,8 @@ class APIError(LMStudioAdapterError):
     """
 
     def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        # A server may echo request headers into what it says: never carry a configured key.
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.method = method
@@ -163,7 +173,7 @@ class APIStatusError(APIError):
         super().__init__(message, method=method, url=url)
         self.status_code = status_code
         self.body = body
-        self.server_message = server_message
+        self.server_message = redact(server_message)
 
 
 class BadRequestError(APIStatusError):

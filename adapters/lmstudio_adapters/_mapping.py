@@ -21,12 +21,15 @@ from lmstudio_adapters._errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ContextLengthError,
     ModelNotFoundError,
     ModelNotLoadedError,
     RateLimitError,
+    ResponseError,
     ServerError,
 )
+from lmstudio_adapters._secrets import redact, redact_bytes
 
 __all__ = ["error_message_of", "is_model_not_found", "map_transport_errors", "status_error"]
 
@@ -86,8 +89,25 @@ def status_error(
     base_url: str,
     model: str = "",
     available: tuple[str, ...] = (),
+    location: str = "",
 ) -> APIStatusError:
-    """Build the typed error for an error answer (any status, 200 included)."""
+    """Build the typed error for an error answer (any status, 200 included).
+
+    A redirect (3xx) is reported as one, naming ``location``: the client does not follow
+    redirects, because LM Studio never sends them and a proxy's login page is not an answer.
+    """
+    raw = redact_bytes(raw)  # before anything is decoded or cut: a server may echo our headers
+    if 300 <= status_code < 400:
+        where = redact(location) if location else "no Location given"
+        return APIStatusError(
+            f"The server at {base_url} answered {method} {httpx.URL(url).path} with a redirect "
+            f"(HTTP {status_code} to {where}). LM Studio does not redirect: set LM_STUDIO_URL (or "
+            "base_url=) to the address the server really runs at.",
+            status_code=status_code,
+            body=decode_body(raw),
+            method=method,
+            url=url,
+        )
     body = decode_body(raw)
     server_message, code = error_message_of(body, raw)
     lowered = server_message.lower()
@@ -181,6 +201,14 @@ def map_transport_errors(
             url=url,
             timeout=timeout,
         ) from exc
+    except httpx.TooManyRedirects as exc:
+        # Only an http_client of the user's with follow_redirects=True follows them.
+        raise ResponseError(
+            f"The server at {base_url} redirected {method} {httpx.URL(url).path} in a loop ({exc}). "
+            "LM Studio does not redirect: set LM_STUDIO_URL (or base_url=) to the address it really runs at.",
+            method=method,
+            url=url,
+        ) from exc
     except httpx.ConnectError as exc:
         raise APIConnectionError.not_reachable(base_url, _connect_cause(exc), method=method, url=url) from exc
     except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.CloseError) as exc:
@@ -193,4 +221,11 @@ def map_transport_errors(
     except httpx.TransportError as exc:
         raise APIConnectionError.not_reachable(
             base_url, f"{type(exc).__name__}: {exc}", method=method, url=url
+        ) from exc
+    except RuntimeError as exc:
+        if "client has been closed" not in str(exc):  # httpx's words for a closed http_client
+            raise
+        raise ClientClosedError(
+            f"The httpx client given as http_client= was closed before {method} {httpx.URL(url).path}; "
+            "pass an open one, or none to let lmstudio-adapters manage its own."
         ) from exc

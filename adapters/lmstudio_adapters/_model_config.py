@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from lmstudio_adapters._checks import check_api_key, check_max_retries, check_timeout
 from lmstudio_adapters._errors import ConfigError
 from lmstudio_adapters._urls import normalize_base_url
 
@@ -51,7 +52,8 @@ def with_settings_defaults(values: Any, *, model_key: str, aliases: dict[str, st
     ``base_url`` given as a string is normalised (no trailing ``/`` or ``/v1``).
 
     Raises:
-        ConfigError: if ``base_url`` is not an http(s) URL.
+        ConfigError: if ``base_url``, ``api_key`` (or ``LM_STUDIO_API_KEY``), ``timeout`` or
+            ``max_retries`` is invalid (the rules of ``lmstudio_adapters._checks`` and ``_urls``).
     """
     if not isinstance(values, dict):
         return values
@@ -59,13 +61,16 @@ def with_settings_defaults(values: Any, *, model_key: str, aliases: dict[str, st
     for alias, name in (aliases or {}).items():
         if values.get(alias) is not None and values.get(name) is None:
             values[name] = values.pop(alias)
+    _check_numbers(values)
     base_url = values.get("base_url")
     if base_url and isinstance(base_url, str):
         values["base_url"] = normalize_base_url(base_url)
+    if values.get("api_key") is not None:
+        values["api_key"] = check_api_key(values["api_key"])
     if values.get(model_key) and base_url:
         # Only the key can come from the environment: one lookup, no settings parse.
         if values.get("api_key") is None:
-            api_key = os.environ.get(API_KEY_VARIABLE)
+            api_key = check_api_key(os.environ.get(API_KEY_VARIABLE), source=API_KEY_VARIABLE, empty_is_none=True)
             if api_key is not None:
                 values["api_key"] = api_key
         return values
@@ -79,3 +84,14 @@ def with_settings_defaults(values: Any, *, model_key: str, aliases: dict[str, st
     if values.get("api_key") is None and settings.api_key is not None:
         values["api_key"] = settings.api_key
     return values
+
+
+def _check_numbers(values: dict[str, Any]) -> None:
+    # Numbers only: strings are left to pydantic's coercion, and the client checks the result.
+    for name in ("timeout", "request_timeout"):
+        value = values.get(name)
+        if isinstance(value, (int, float)):
+            values[name] = check_timeout(value, source=name)
+    retries = values.get("max_retries")
+    if isinstance(retries, (int, float)):
+        check_max_retries(retries)

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
+from lmstudio_adapters._checks import check_api_key
 from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._config import DEFAULT_MODEL, LMStudioSettings, current_settings, normalize_base_url
 from lmstudio_adapters._errors import (
@@ -91,6 +92,8 @@ def probe(base_url: str, *, timeout: float, api_key: str | None = None, cache_tt
         with LMStudioClient(base_url, api_key=api_key, timeout=timeout, max_retries=0, api="openai") as client:
             ids = tuple(model.id for model in client.list_models())
         result = ProbeResult(base_url, True, ids, elapsed=time.monotonic() - start)
+    except ConfigError:
+        raise  # our own configuration is wrong: say so, never "not reachable" (and never the cloud)
     except AuthenticationError:
         result = ProbeResult(
             base_url,
@@ -140,7 +143,9 @@ def decide_backend(
 
     Raises:
         NoBackendError: LM Studio cannot serve and no cloud fallback is allowed or configured.
-        ConfigError: ``prefer`` or ``fallback`` is malformed.
+        ConfigError: ``prefer``, ``fallback``, ``base_url`` or ``api_key`` is malformed. A
+            configuration error is raised, never taken as "LM Studio is down": it does not
+            send the request to the cloud.
     """
     settings = settings if settings is not None else current_settings()
     url = normalize_base_url(base_url) if base_url else settings.base_url
@@ -152,13 +157,16 @@ def decide_backend(
     provider, _, cloud_model = (cloud or "").partition(":")
     if cloud and (not provider or not cloud_model):
         raise ConfigError(f"fallback={cloud!r} is invalid: expected provider:model, such as openai:gpt-4o-mini.")
+    if api_key is not None:
+        key = check_api_key(api_key)
+    else:
+        key = settings.api_key.get_secret_value() if settings.api_key else None
     if preference == "cloud":
         if not cloud:
             raise NoBackendError("prefer='cloud' needs a cloud model: set LM_STUDIO_FALLBACK=provider:model.")
         return _log(
             Decision("cloud", provider, cloud_model, "forced by configuration (prefer=cloud)", url, None, cloud)
         )
-    key = api_key if api_key is not None else (settings.api_key.get_secret_value() if settings.api_key else None)
     found = probe(url, timeout=settings.probe_timeout, api_key=key, cache_ttl=settings.probe_cache_ttl)
     if found.reachable:
         if wanted in found.model_ids:

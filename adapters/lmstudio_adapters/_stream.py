@@ -25,6 +25,7 @@ from lmstudio_adapters._errors import (
 from lmstudio_adapters._mapping import status_error
 from lmstudio_adapters._reasoning import ThinkTagSplitter
 from lmstudio_adapters._schemas import ChatCompletionChunk, ChoiceDelta, Completion
+from lmstudio_adapters._secrets import redact
 from lmstudio_adapters._sse import SSEDecoder, parse_block
 
 __all__ = ["AsyncStream", "ChunkParser", "Stream"]
@@ -96,6 +97,7 @@ class ChunkParser(Generic[ChunkT]):
         return self._done
 
     def _error(self, data: str) -> APIStatusError | ResponseError:
+        data = redact(data)  # before it is cut below
         typed = status_error(
             200, data.encode(), method=self._method, url=self._url, base_url=self._base_url, model=self._model
         )
@@ -131,7 +133,7 @@ class ChunkParser(Generic[ChunkT]):
             if not data.strip():
                 return None
             raise ResponseError(
-                f"LM Studio sent a stream line that is not a valid chunk: {data[:200]!r}.",
+                f"LM Studio sent a stream line that is not a valid chunk: {redact(data)[:200]!r}.",
                 method=self._method,
                 url=self._url,
             ) from None

@@ -97,5 +97,5 @@ def test_client_timeout_must_be_positive_seconds(bad: object) -> None:
 
 def test_client_bad_url() -> None:
     """A base URL without a scheme is refused before any request."""
-    with pytest.raises(ConfigError, match="base_url='localhost:1234' is not a valid server URL"):
+    with pytest.raises(ConfigError, match=r"base_url='localhost:1234' is invalid: expected an http\(s\) URL"):
         LMStudioClient("localhost:1234")

@@ -1,7 +1,8 @@
 """A ready vcrpy configuration for tests of code built on lmstudio-adapters.
 
 Requests match on method, path and body (ids and timestamps are random per *response*, and
-the host differs between machines), secrets are scrubbed from headers, the host is written
+the host differs between machines), secrets are scrubbed from headers and from responses
+that echo them (a proxy's error page quoting ``Authorization``), the host is written
 as ``localhost:1234``, absolute file paths (LM Studio 0.2.x model ids, llama.cpp router
 arguments) are replaced, and compressed bodies are stored decoded. ``record_mode`` is left
 to the runner, so pytest-recording's ``--record-mode`` decides and the default replays only.
@@ -13,6 +14,8 @@ import json
 import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from lmstudio_adapters._secrets import REDACTED, redact
 
 __all__ = ["BODY_MATCHER", "SCRUBBED_HEADERS", "body_matcher", "normalized_body", "scrub_paths", "vcr_config_dict"]
 
@@ -81,6 +84,56 @@ def body_matcher(first: Any, second: Any) -> None:
     assert normalized_body(first.body) == normalized_body(second.body)
 
 
+class _SecretScrubber:
+    """Drops secret request headers and hides their values wherever a response echoes them.
+
+    vcrpy's own ``filter_headers`` runs before any hook, so the values would be gone before
+    they could be looked for in the response: this hook filters them itself, remembering each
+    value (and the token after ``Bearer``) for the responses recorded after it.
+    """
+
+    def __init__(self) -> None:
+        self.values: set[str] = set()
+
+    def request(self, request: Any) -> Any:
+        for name in list(request.headers):
+            if name.lower() in SCRUBBED_HEADERS:
+                value = str(request.headers.pop(name))
+                self.values.add(value)
+                scheme, _, token = value.partition(" ")
+                if token and scheme.lower() in ("bearer", "basic", "token"):
+                    self.values.add(token.strip())
+        return _before_record_request(request)
+
+    def response(self, response: dict[str, Any]) -> dict[str, Any]:
+        response = _before_record_response(response)
+        secrets = sorted((value for value in self.values if value), key=len, reverse=True)
+        headers = response.get("headers", {})
+        for name in list(headers):
+            headers[name] = [_hide(str(value), secrets) for value in headers[name]]
+        body = response.get("body", {})
+        raw = body.get("string")
+        if isinstance(raw, bytes):
+            text = raw.decode("utf-8", "surrogateescape")
+            hidden = redact(_hide(text, secrets))  # and any key this process configured
+            if hidden != text:
+                body["string"] = hidden.encode("utf-8", "surrogateescape")
+                _fix_length(headers, body["string"])
+        return response
+
+
+def _hide(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _fix_length(headers: dict[str, Any], content: bytes) -> None:
+    for name in list(headers):
+        if name.lower() == "content-length":
+            headers[name] = [str(len(content))]
+
+
 def _before_record_request(request: Any) -> Any:
     parts = urlsplit(request.uri)
     request.uri = urlunsplit((parts.scheme, REPLAY_HOST, parts.path, parts.query, parts.fragment))
@@ -102,9 +155,7 @@ def _before_record_response(response: dict[str, Any]) -> dict[str, Any]:
         scrubbed = scrub_paths(text)
         if scrubbed != text:
             body["string"] = scrubbed.encode("utf-8", "surrogateescape")
-            for name in list(headers):
-                if name.lower() == "content-length":
-                    headers[name] = [str(len(body["string"]))]
+            _fix_length(headers, body["string"])
     return response
 
 
@@ -119,11 +170,13 @@ def vcr_config_dict() -> dict[str, Any]:
         ... def vcr_config():
         ...     return vcr_config_dict()
     """
+    scrubber = _SecretScrubber()
     return {
         "match_on": ["method", "path", BODY_MATCHER],
-        "filter_headers": list(SCRUBBED_HEADERS),
-        "before_record_request": _before_record_request,
-        "before_record_response": _before_record_response,
+        # The secret headers of SCRUBBED_HEADERS are dropped by the request hook, which also
+        # hides their values where a server echoed them into a response.
+        "before_record_request": scrubber.request,
+        "before_record_response": scrubber.response,
         "decode_compressed_response": True,
         # The same call made twice (a benchmark, a retry in user code) replays the same answer.
         "allow_playback_repeats": True,
