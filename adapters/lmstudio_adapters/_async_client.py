@@ -308,9 +308,7 @@ class AsyncLMStudioClient(ClientCore):
             params=params,
         )
         response, _, deadline = await self._send(call, stream=True)
-        return AsyncStream(
-            response, self._chunk_parser(call, ChatCompletionChunk), lambda: self._guard(call), deadline
-        )
+        return AsyncStream(response, self._chunk_parser(call, ChatCompletionChunk), lambda: self._guard(call), deadline)
 
     async def complete(
         self,

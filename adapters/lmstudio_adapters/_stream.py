@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from lmstudio_adapters._deadline import Deadline, current
 from lmstudio_adapters._errors import (
     APIStatusError,
     AuthenticationError,
@@ -21,7 +22,6 @@ from lmstudio_adapters._errors import (
     ModelNotFoundError,
     ResponseError,
 )
-from lmstudio_adapters._deadline import Deadline, current
 from lmstudio_adapters._limits import DRAIN_BYTES, DRAIN_SECONDS
 from lmstudio_adapters._mapping import decode_body, status_error
 from lmstudio_adapters._reasoning import ThinkTagSplitter

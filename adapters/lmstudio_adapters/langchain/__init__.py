@@ -16,6 +16,7 @@ from lmstudio_adapters.langchain._errors import (
     LMStudioModelNotFoundError,
     LMStudioModelNotLoadedError,
     LMStudioRateLimitError,
+    LMStudioResponseError,
     LMStudioTimeoutError,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "LMStudioModelNotFoundError",
     "LMStudioModelNotLoadedError",
     "LMStudioRateLimitError",
+    "LMStudioResponseError",
     "LMStudioTimeoutError",
     "select_chat_model",
     "select_embeddings",
