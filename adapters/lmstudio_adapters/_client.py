@@ -43,7 +43,8 @@ class LMStudioClient(ClientCore):
         base_url: Server root, with or without ``/v1``. Default: ``LM_STUDIO_URL``.
         model: Default model id. Default: ``LM_STUDIO_MODEL``.
         api_key: Token for servers with authentication on. Default: ``LM_STUDIO_API_KEY``.
-        timeout: Seconds per request. Default: ``LM_STUDIO_TIMEOUT`` (milliseconds) / 1000.
+        timeout: Seconds each attempt has for its whole answer (a stream: for its first chunk,
+            then between chunks that carry something). Default: ``LM_STUDIO_TIMEOUT`` (ms) / 1000.
         max_retries: Retries on connection errors, 408, 429 and 5xx. Default 2.
         api: ``auto`` (detect once), or force ``v1``, ``v0``, ``openai`` for model listing.
         parse_think_tags: Move inline ``<think>`` blocks into ``reasoning_content``.
