@@ -343,3 +343,22 @@ def test_models_route_still_lists(server: LoopbackServer) -> None:
     server.route("GET", "/v1/models", Reply(body=MODELS))
     with LMStudioClient(server.url, api="openai") as client:
         assert [m.id for m in client.list_models()] == ["loop-model"]
+
+
+def test_langchain_retry_and_fallbacks_see_a_malformed_answer_as_a_model_error(server: LoopbackServer) -> None:
+    """with_retry / with_fallbacks limited to langchain-core's model errors handle a deeply nested answer."""
+    from langchain_core.exceptions import ModelAPIError, ModelError
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    server.route(*CHAT, _deep_chat_body())
+    model = LMStudioChatModel(model="loop-model", base_url=server.url, timeout=TIMEOUT, max_retries=0)
+    retried = model.with_retry(
+        retry_if_exception_type=(ModelAPIError,), stop_after_attempt=2, wait_exponential_jitter=False
+    )
+    with pytest.raises(ModelAPIError):
+        retried.invoke("hi")
+    assert server.hits[CHAT] == 2
+    backup = FakeListChatModel(responses=["from the fallback"])
+    assert (
+        model.with_fallbacks([backup], exceptions_to_handle=(ModelError,)).invoke("hi").content == "from the fallback"
+    )
