@@ -47,16 +47,19 @@ STREAMING = [name for name, (streaming, _) in CALLERS.items() if streaming]
 # --- memory: decoded size and line length are capped ------------------------------------
 
 
+GIB = 1 << 30
+
+
 @functools.cache
 def _gzip_zeros(decoded: int) -> bytes:
-    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    packer = zlib.compressobj(1, zlib.DEFLATED, 31)  # 1 GiB of zeros: 4.7 MB, 1.4 s to make (once)
     block = b"\0" * (1 << 20)
     parts = [packer.compress(block) for _ in range(decoded >> 20)]
     return b"".join(parts) + packer.flush()
 
 
 def _gzip_bomb(conn: socket.socket, path: str, server: Hostile) -> None:
-    body = _gzip_zeros(MAX_BODY_BYTES + (64 << 20))
+    body = _gzip_zeros(GIB)
     head = (
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
@@ -108,12 +111,30 @@ def _patient_callers(url: str) -> dict[str, Callable[[], Any]]:
 @pytest.mark.parametrize("caller", PLAIN)
 def test_decoded_body_is_capped(caller: str) -> None:
     """A small gzip body that decodes past MAX_BODY_BYTES stops at the limit with a ResponseError naming it."""
-    _gzip_zeros(MAX_BODY_BYTES + (64 << 20))  # compressed before the call, not while it waits
+    _gzip_zeros(GIB)  # compressed before the call, not while it waits
     with hostile_server(_gzip_bomb, lifetime=120) as server:
         with pytest.raises(ResponseError) as info:
             _patient_callers(server.url)[caller]()
         assert "MAX_BODY_BYTES" in str(info.value)
         assert server.count(CHAT[1]) == 1  # a broken answer is not sent again
+
+
+def test_gzip_bomb_memory_is_bounded() -> None:
+    """Reading a gzip body that decodes to 1 GiB allocates about the limit, not the gigabyte (2.1 GB before)."""
+    import tracemalloc
+
+    _gzip_zeros(GIB)
+    with hostile_server(_gzip_bomb, lifetime=120) as server:
+        call = _patient_callers(server.url)["client.chat"]
+        tracemalloc.start()
+        try:
+            with pytest.raises(ResponseError, match="MAX_BODY_BYTES"):
+                call()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    # The limit, plus one read's decoded bytes (zlib expands a 64 KiB read up to ~64 MiB), plus slack.
+    assert peak < MAX_BODY_BYTES + (160 << 20), f"peak {peak >> 20} MiB"
 
 
 @pytest.mark.parametrize("script", [_gzip_bomb_stream, _endless_line], ids=["gzip bomb", "endless line"])
