@@ -15,6 +15,7 @@ import httpx
 from pydantic import SecretStr
 
 from lmstudio_adapters._core import Call, ClientCore, Plan, T, logger
+from lmstudio_adapters._deadline import Deadline, async_deadline_transport, current
 from lmstudio_adapters._errors import (
     APIConnectionError,
     APIStatusError,
@@ -23,6 +24,7 @@ from lmstudio_adapters._errors import (
     LMStudioAdapterError,
     ModelNotFoundError,
 )
+from lmstudio_adapters._limits import MAX_BODY_BYTES, body_too_large
 from lmstudio_adapters._loop_pools import LoopPools
 from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_status
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, Completion, EmbeddingResponse, ModelInfo
@@ -78,7 +80,10 @@ class AsyncLMStudioClient(ClientCore):
         )
         self._given_http = http_client
         self._pools = LoopPools(
-            lambda: httpx.AsyncClient(timeout=self._timeouts(), limits=self._limits(), verify=self._verify())
+            lambda: httpx.AsyncClient(
+                timeout=self._timeouts(),
+                transport=async_deadline_transport(verify=self._verify(), limits=self._limits()),
+            )
         )
         self._closed = False
 
@@ -106,40 +111,64 @@ class AsyncLMStudioClient(ClientCore):
 
     # --- transport --------------------------------------------------------------------
 
-    async def _send(self, call: Call, *, stream: bool) -> httpx.Response:
-        """Send with retries; return a 2xx response (body unread when ``stream``)."""
+    async def _send(self, call: Call, *, stream: bool) -> tuple[httpx.Response, bytes, Deadline]:
+        """Send with retries; see :meth:`LMStudioClient._send`."""
         http = await self._http()
         attempt = 0
         while True:
             request = self._request(call)
             logger.debug("%s %s (attempt %d)", call.method, request.url, attempt + 1)
+            deadline = Deadline(call.timeout)
+            token = current.set(deadline)
             try:
-                with self._guard(call):
-                    response = await http.send(request, stream=True)
-                    if response.status_code < 300 and not stream:
-                        await response.aread()
-                if response.status_code < 300:
-                    return response
-                with self._guard(call):
-                    content = await response.aread()
-                await response.aclose()
-                error: APIStatusError | APIConnectionError = await self._status_failure(
-                    call, response.status_code, content, response.headers.get("location", "")
-                )
-                retry_after = parse_retry_after(response.headers)
-                retryable = should_retry_status(response.status_code)
-            except APITimeoutError as exc:
-                if not isinstance(exc.__cause__, httpx.ConnectTimeout):
-                    raise
-                error, retry_after, retryable = exc, None, True
-            except APIConnectionError as exc:
-                error, retry_after, retryable = exc, None, True
+                try:
+                    with self._guard(call):
+                        response = await http.send(request, stream=True)
+                except APITimeoutError as exc:
+                    if not isinstance(exc.__cause__, httpx.ConnectTimeout):
+                        raise
+                    error: APIStatusError | APIConnectionError = exc
+                    retry_after, retryable = None, True
+                except APIConnectionError as exc:
+                    error, retry_after, retryable = exc, None, True
+                else:
+                    if response.status_code < 300:
+                        return response, b"" if stream else await self._read(call, response, deadline), deadline
+                    content = await self._read(call, response, deadline)
+                    error = await self._status_failure(
+                        call, response.status_code, content, response.headers.get("location", "")
+                    )
+                    retry_after = parse_retry_after(response.headers)
+                    retryable = should_retry_status(response.status_code)
+            finally:
+                current.reset(token)
             if not retryable or attempt >= call.max_retries:
                 raise error
             delay = backoff_delay(attempt, retry_after)
             logger.debug("retrying %s %s in %.2f s after: %s", call.method, call.path, delay, error)
             await asyncio.sleep(delay)
             attempt += 1
+
+    async def _read(self, call: Call, response: httpx.Response, deadline: Deadline) -> bytes:
+        """The whole decoded body; see :meth:`LMStudioClient._read`."""
+        parts: list[bytes] = []
+        size = 0
+        try:
+            with self._guard(call):
+                async for part in response.aiter_bytes():
+                    size += len(part)
+                    if size > MAX_BODY_BYTES:
+                        raise body_too_large(method=call.method, url=call.url(self.base_url))
+                    parts.append(part)
+                    if deadline.expired():
+                        raise httpx.ReadTimeout("the answer did not complete in time")
+        finally:
+            await response.aclose()
+        return b"".join(parts)
+
+    async def _fetch(self, call: Call) -> bytes:
+        """Send a call that is not streamed; return the body of its 2xx answer."""
+        return (await self._send(call, stream=False))[1]
 
     async def _status_failure(self, call: Call, status_code: int, content: bytes, location: str = "") -> APIStatusError:
         error = self._error(call, status_code, content, location=location)
@@ -159,12 +188,10 @@ class AsyncLMStudioClient(ClientCore):
             call = next(plan)
             while True:
                 try:
-                    body = (await self._send(call, stream=False)).json()
+                    body = self._json(call, await self._fetch(call))
                 except APIStatusError as exc:
                     call = plan.throw(exc)
                     continue
-                except ValueError:
-                    body = None
                 call = plan.send(body)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
@@ -222,8 +249,7 @@ class AsyncLMStudioClient(ClientCore):
             max_retries=max_retries,
             params=params,
         )
-        response = await self._send(call, stream=False)
-        return self._finish_chat(self._parse(call, ChatCompletion, response.content))
+        return self._finish_chat(self._parse(call, ChatCompletion, await self._fetch(call)))
 
     async def stream_chat(
         self,
@@ -251,8 +277,8 @@ class AsyncLMStudioClient(ClientCore):
             max_retries=max_retries,
             params=params,
         )
-        response = await self._send(call, stream=True)
-        return AsyncStream(response, self._chunk_parser(call, ChatCompletionChunk), lambda: self._guard(call))
+        response, _, deadline = await self._send(call, stream=True)
+        return AsyncStream(response, self._chunk_parser(call, ChatCompletionChunk), lambda: self._guard(call), deadline)
 
     async def complete(
         self,
@@ -274,7 +300,7 @@ class AsyncLMStudioClient(ClientCore):
             max_retries=max_retries,
             params=params,
         )
-        return self._parse(call, Completion, (await self._send(call, stream=False)).content)
+        return self._parse(call, Completion, await self._fetch(call))
 
     async def stream_complete(
         self,
@@ -296,8 +322,8 @@ class AsyncLMStudioClient(ClientCore):
             max_retries=max_retries,
             params=params,
         )
-        response = await self._send(call, stream=True)
-        return AsyncStream(response, self._chunk_parser(call, Completion), lambda: self._guard(call))
+        response, _, deadline = await self._send(call, stream=True)
+        return AsyncStream(response, self._chunk_parser(call, Completion), lambda: self._guard(call), deadline)
 
     async def embed(
         self,
@@ -312,4 +338,5 @@ class AsyncLMStudioClient(ClientCore):
         call = self._embeddings_call(
             texts, model=model, extra_body=extra_body, timeout=timeout, max_retries=max_retries
         )
-        return self._parse(call, EmbeddingResponse, (await self._send(call, stream=False)).content)
+        sent = 1 if isinstance(texts, str) else len(texts)
+        return self._check_embeddings(call, self._parse(call, EmbeddingResponse, await self._fetch(call)), sent)

@@ -11,6 +11,7 @@ import httpx
 from pydantic import SecretStr
 
 from lmstudio_adapters._core import Call, ClientCore, Plan, T, logger
+from lmstudio_adapters._deadline import Deadline, current, deadline_transport
 from lmstudio_adapters._errors import (
     APIConnectionError,
     APIStatusError,
@@ -19,6 +20,7 @@ from lmstudio_adapters._errors import (
     LMStudioAdapterError,
     ModelNotFoundError,
 )
+from lmstudio_adapters._limits import MAX_BODY_BYTES, body_too_large
 from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_status
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, Completion, EmbeddingResponse, ModelInfo
 
@@ -42,7 +44,8 @@ class LMStudioClient(ClientCore):
         base_url: Server root, with or without ``/v1``. Default: ``LM_STUDIO_URL``.
         model: Default model id. Default: ``LM_STUDIO_MODEL``.
         api_key: Token for servers with authentication on. Default: ``LM_STUDIO_API_KEY``.
-        timeout: Seconds per request. Default: ``LM_STUDIO_TIMEOUT`` (milliseconds) / 1000.
+        timeout: Seconds each attempt has for its whole answer (a stream: for its first chunk,
+            then between chunks that carry something). Default: ``LM_STUDIO_TIMEOUT`` (ms) / 1000.
         max_retries: Retries on connection errors, 408, 429 and 5xx. Default 2.
         api: ``auto`` (detect once), or force ``v1``, ``v0``, ``openai`` for model listing.
         parse_think_tags: Move inline ``<think>`` blocks into ``reasoning_content``.
@@ -86,7 +89,9 @@ class LMStudioClient(ClientCore):
             settings=settings,
         )
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=self._timeouts(), limits=self._limits(), verify=self._verify())
+        self._http = http_client or httpx.Client(
+            timeout=self._timeouts(), transport=deadline_transport(verify=self._verify(), limits=self._limits())
+        )
         self._closed = False
 
     # --- lifecycle --------------------------------------------------------------------
@@ -112,43 +117,72 @@ class LMStudioClient(ClientCore):
 
     # --- transport --------------------------------------------------------------------
 
-    def _send(self, call: Call, *, stream: bool) -> httpx.Response:
-        """Send with retries; return a 2xx response (body unread when ``stream``)."""
+    def _send(self, call: Call, *, stream: bool) -> tuple[httpx.Response, bytes, Deadline]:
+        """Send with retries; return a 2xx response, its body (empty when ``stream``) and its deadline.
+
+        Each attempt has ``call.timeout`` for the whole answer (the head, then the body or the
+        first chunk). Only a failure before any answer arrived is retried: once the status
+        line is in, a broken or slow body is raised, never sent again.
+        """
         if self._closed:
             raise ClientClosedError("This LMStudioClient was closed (close() or its with block); create a new one.")
         attempt = 0
         while True:
             request = self._request(call)
             logger.debug("%s %s (attempt %d)", call.method, request.url, attempt + 1)
+            deadline = Deadline(call.timeout)
+            token = current.set(deadline)
             try:
-                with self._guard(call):
-                    response = self._http.send(request, stream=True)
-                    if response.status_code < 300 and not stream:
-                        response.read()
-                if response.status_code < 300:
-                    return response
-                with self._guard(call):
-                    content = response.read()
-                response.close()
-                error: APIStatusError | APIConnectionError = self._status_failure(
-                    call, response.status_code, content, response.headers.get("location", "")
-                )
-                retry_after = parse_retry_after(response.headers)
-                retryable = should_retry_status(response.status_code)
-            except APITimeoutError as exc:
-                # A timeout that is not a connect timeout may be a slow generation: repeating it
-                # would only double the wait.
-                if not isinstance(exc.__cause__, httpx.ConnectTimeout):
-                    raise
-                error, retry_after, retryable = exc, None, True
-            except APIConnectionError as exc:
-                error, retry_after, retryable = exc, None, True
+                try:
+                    with self._guard(call):
+                        response = self._http.send(request, stream=True)
+                except APITimeoutError as exc:
+                    # A timeout that is not a connect timeout may be a slow generation: repeating
+                    # it would only double the wait.
+                    if not isinstance(exc.__cause__, httpx.ConnectTimeout):
+                        raise
+                    error: APIStatusError | APIConnectionError = exc
+                    retry_after, retryable = None, True
+                except APIConnectionError as exc:
+                    error, retry_after, retryable = exc, None, True
+                else:
+                    if response.status_code < 300:
+                        return response, b"" if stream else self._read(call, response, deadline), deadline
+                    content = self._read(call, response, deadline)
+                    error = self._status_failure(
+                        call, response.status_code, content, response.headers.get("location", "")
+                    )
+                    retry_after = parse_retry_after(response.headers)
+                    retryable = should_retry_status(response.status_code)
+            finally:
+                current.reset(token)
             if not retryable or attempt >= call.max_retries:
                 raise error
             delay = backoff_delay(attempt, retry_after)
             logger.debug("retrying %s %s in %.2f s after: %s", call.method, call.path, delay, error)
             time.sleep(delay)
             attempt += 1
+
+    def _read(self, call: Call, response: httpx.Response, deadline: Deadline) -> bytes:
+        """The whole decoded body, within the deadline and ``MAX_BODY_BYTES``; closes the response."""
+        parts: list[bytes] = []
+        size = 0
+        try:
+            with self._guard(call):
+                for part in response.iter_bytes():
+                    size += len(part)
+                    if size > MAX_BODY_BYTES:
+                        raise body_too_large(method=call.method, url=call.url(self.base_url))
+                    parts.append(part)
+                    if deadline.expired():  # a given http_client's sockets do not see the deadline
+                        raise httpx.ReadTimeout("the answer did not complete in time")
+        finally:
+            response.close()
+        return b"".join(parts)
+
+    def _fetch(self, call: Call) -> bytes:
+        """Send a call that is not streamed; return the body of its 2xx answer."""
+        return self._send(call, stream=False)[1]
 
     def _status_failure(self, call: Call, status_code: int, content: bytes, location: str = "") -> APIStatusError:
         error = self._error(call, status_code, content, location=location)
@@ -166,12 +200,10 @@ class LMStudioClient(ClientCore):
             call = next(plan)
             while True:
                 try:
-                    body = self._send(call, stream=False).json()
+                    body = self._json(call, self._fetch(call))
                 except APIStatusError as exc:
                     call = plan.throw(exc)
                     continue
-                except ValueError:
-                    body = None
                 call = plan.send(body)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
@@ -267,8 +299,7 @@ class LMStudioClient(ClientCore):
             max_retries=max_retries,
             params=params,
         )
-        response = self._send(call, stream=False)
-        return self._finish_chat(self._parse(call, ChatCompletion, response.content))
+        return self._finish_chat(self._parse(call, ChatCompletion, self._fetch(call)))
 
     def stream_chat(
         self,
@@ -300,8 +331,8 @@ class LMStudioClient(ClientCore):
             max_retries=max_retries,
             params=params,
         )
-        response = self._send(call, stream=True)
-        return Stream(response, self._chunk_parser(call, ChatCompletionChunk), lambda: self._guard(call))
+        response, _, deadline = self._send(call, stream=True)
+        return Stream(response, self._chunk_parser(call, ChatCompletionChunk), lambda: self._guard(call), deadline)
 
     def complete(
         self,
@@ -323,7 +354,7 @@ class LMStudioClient(ClientCore):
             max_retries=max_retries,
             params=params,
         )
-        return self._parse(call, Completion, self._send(call, stream=False).content)
+        return self._parse(call, Completion, self._fetch(call))
 
     def stream_complete(
         self,
@@ -345,8 +376,8 @@ class LMStudioClient(ClientCore):
             max_retries=max_retries,
             params=params,
         )
-        response = self._send(call, stream=True)
-        return Stream(response, self._chunk_parser(call, Completion), lambda: self._guard(call))
+        response, _, deadline = self._send(call, stream=True)
+        return Stream(response, self._chunk_parser(call, Completion), lambda: self._guard(call), deadline)
 
     def embed(
         self,
@@ -361,4 +392,5 @@ class LMStudioClient(ClientCore):
         call = self._embeddings_call(
             texts, model=model, extra_body=extra_body, timeout=timeout, max_retries=max_retries
         )
-        return self._parse(call, EmbeddingResponse, self._send(call, stream=False).content)
+        sent = 1 if isinstance(texts, str) else len(texts)
+        return self._check_embeddings(call, self._parse(call, EmbeddingResponse, self._fetch(call)), sent)

@@ -30,7 +30,7 @@ from lmstudio_adapters._requests import (
     dumps,
 )
 from lmstudio_adapters._routes import MODELS_ROUTES, DetectedApi, parse_models
-from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, ModelInfo
+from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, EmbeddingResponse, ModelInfo
 from lmstudio_adapters._secrets import redact_bytes
 from lmstudio_adapters._stream import ChunkParser
 from lmstudio_adapters._urls import normalize_base_url
@@ -341,17 +341,50 @@ class ClientCore:
     def _parse(self, call: Call, model_type: type[ModelT], content: bytes) -> ModelT:
         try:
             return model_type.model_validate_json(content)
-        except ValidationError:
+        except ValidationError as exc:
             body = decode_body(content)
             if isinstance(body, dict) and "error" in body:
                 raise self._error(call, 200, content) from None
-            shown = redact_bytes(content)[:200].decode("utf-8", "replace")  # hidden before it is cut
+            raise self._unreadable(call, model_type.__name__, content, _first_problem(exc)) from None
+
+    def _unreadable(self, call: Call, expected: str, content: bytes, problem: str) -> ResponseError:
+        shown = redact_bytes(content)[:200].decode("utf-8", "replace")  # hidden before it is cut
+        return ResponseError(
+            f"LM Studio's answer to {call.method} {call.path} could not be read as {expected} ({problem}): "
+            f"{shown!r}. Check that LM_STUDIO_URL points at LM Studio.",
+            method=call.method,
+            url=call.url(self.base_url),
+        )
+
+    def _json(self, call: Call, content: bytes) -> Any:
+        """An answer's JSON; None when it is not JSON (the plan decides what that means)."""
+        body = decode_body(content)
+        if body is None and content.strip()[:1] in (b"[", b"{"):
+            raise self._unreadable(call, "JSON", content, "nested too deeply or cut short")
+        return body
+
+    def _check_embeddings(self, call: Call, response: EmbeddingResponse, sent: int) -> EmbeddingResponse:
+        """One vector per text sent, each index once, all of one length; else a ResponseError.
+
+        A vector store pairs vectors with documents by position: a missing, extra or
+        duplicated vector would silently mis-pair them.
+        """
+        indexes = sorted(item.index for item in response.data)
+        problem = ""
+        if len(indexes) != sent:
+            problem = f"{sent} text(s) sent, {len(indexes)} vector(s) returned"
+        elif indexes != list(range(sent)):
+            problem = f"the vectors' indexes are {indexes[:10]}, expected 0 to {sent - 1} once each"
+        elif len({len(item.embedding) for item in response.data}) > 1:
+            problem = "the vectors have different lengths"
+        if problem:
             raise ResponseError(
-                f"LM Studio's answer to {call.method} {call.path} could not be read as "
-                f"{model_type.__name__}: {shown!r}. Check that LM_STUDIO_URL points at LM Studio.",
+                f"LM Studio's embeddings answer does not match the request ({problem}); nothing was returned. "
+                "Check that the model is an embedding model, and the server log.",
                 method=call.method,
                 url=call.url(self.base_url),
-            ) from None
+            )
+        return response
 
     def _finish_chat(self, completion: ChatCompletion) -> ChatCompletion:
         if self.parse_think_tags:
@@ -370,6 +403,12 @@ class ClientCore:
             model=call.model,
             parse_think_tags=self.parse_think_tags and chunk_type is ChatCompletionChunk,
         )
+
+
+def _first_problem(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
 @functools.lru_cache(maxsize=1)

@@ -44,29 +44,51 @@ _NOT_LOADED_PATTERNS = ("no models loaded", "failed to load model", "model is no
 _UNKNOWN_ROUTE = "unexpected endpoint or method"  # every LM Studio version, with HTTP 200
 
 
+#: How much of a server's error text an exception shows: LM Studio's longest messages (a
+#: chat template failing to render) fit; a server that sends megabytes is cut.
+MAX_MESSAGE_CHARS = 1000
+#: The same for a body that is not JSON (a proxy's page, a stack trace): its start says enough.
+MAX_TEXT_CHARS = 300
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
 def error_message_of(body: Any, raw: bytes) -> tuple[str, str]:
-    """The server's error text and code (or type) from either LM Studio body shape."""
+    """The server's error text and code (or type) from either LM Studio body shape, cut to a readable size."""
     if isinstance(body, dict):
         error = body.get("error", body)
         if isinstance(error, str):
-            return error, ""
+            return _cut(error, MAX_MESSAGE_CHARS), ""
         if isinstance(error, dict):
             message = error.get("message") or body.get("message") or ""
             code = error.get("code") or error.get("type") or ""
-            return str(message), str(code)
+            return _cut(_text_of(message), MAX_MESSAGE_CHARS), _cut(_text_of(code), 100)
         if isinstance(body.get("message"), str):
-            return body["message"], ""
-    text = raw.decode("utf-8", "replace").strip()
+            return _cut(body["message"], MAX_MESSAGE_CHARS), ""
+    text = raw[: MAX_TEXT_CHARS * 4].decode("utf-8", "replace").strip()
     if text.lstrip().startswith("<"):
         return "an HTML page instead of JSON (is LM_STUDIO_URL pointing at LM Studio?)", ""
-    return text[:300], ""
+    return text[:MAX_TEXT_CHARS], ""
+
+
+def _text_of(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return str(value)
+    except RecursionError:  # str() recurses as deep as the server nested the value
+        return f"a {type(value).__name__} nested too deeply to show"
 
 
 def decode_body(raw: bytes) -> Any:
-    """Parse an error body as JSON when it is JSON; None otherwise."""
+    """Parse a body as JSON when it is JSON; None otherwise (nesting too deep to parse included)."""
     try:
         return json.loads(raw) if raw else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -19,24 +20,38 @@ def should_retry_status(status_code: int) -> bool:
     return status_code in RETRYABLE_STATUSES or status_code > 504
 
 
+def _seconds(value: float) -> float | None:
+    # nan, inf and negative waits are a broken server's, not a wish to honour.
+    if not math.isfinite(value):
+        return None
+    return min(max(value, 0.0), MAX_RETRY_DELAY)
+
+
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds the server asked us to wait (``Retry-After``/``retry-after-ms``), if any."""
+    """Seconds the server asked us to wait (``retry-after-ms``, else ``Retry-After``), if any.
+
+    Accepts a number of (milli)seconds or an HTTP date; anything unreadable (``nan``,
+    ``inf``, garbage, a date past what the platform can represent) counts as no wish, and
+    every wish is capped at ``MAX_RETRY_DELAY`` so a call never sleeps far past its timeout.
+    """
     millis = headers.get("retry-after-ms")
     if millis is not None:
         try:
-            return max(float(millis) / 1000, 0.0)
+            wish = _seconds(float(millis) / 1000)
         except ValueError:
-            pass
+            wish = None
+        if wish is not None:
+            return wish
     value = headers.get("retry-after")
     if value is None:
         return None
     try:
-        return max(float(value), 0.0)
+        return _seconds(float(value))
     except ValueError:
         pass
     try:
-        return max(parsedate_to_datetime(value).timestamp() - time(), 0.0)
-    except (TypeError, ValueError):
+        return _seconds(parsedate_to_datetime(value).timestamp() - time())
+    except (TypeError, ValueError, OverflowError, IndexError, OSError):
         return None
 
 
@@ -46,7 +61,7 @@ def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
     A ``Retry-After`` up to ``MAX_RETRY_DELAY`` is honoured as given; longer waits are capped
     so a call never hangs far past its timeout.
     """
-    if retry_after is not None:
-        return min(retry_after, MAX_RETRY_DELAY)
+    if retry_after is not None and math.isfinite(retry_after):
+        return min(max(retry_after, 0.0), MAX_RETRY_DELAY)
     base = min(INITIAL_RETRY_DELAY * 2**attempt, MAX_RETRY_DELAY)
     return float(base * (1 - 0.25 * random.random()))  # noqa: S311 - jitter, not cryptography

@@ -36,10 +36,10 @@ class _Wire(BaseModel):
 class Usage(_Wire):
     """Token counts. LM Studio reports 0 for embeddings on every version."""
 
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    reasoning_tokens: int | None = None
+    prompt_tokens: int = Field(default=0, ge=0)
+    completion_tokens: int = Field(default=0, ge=0)
+    total_tokens: int = Field(default=0, ge=0)
+    reasoning_tokens: int | None = Field(default=None, ge=0)
     """From ``completion_tokens_details.reasoning_tokens`` (LM Studio 0.4.25+)."""
 
     @model_validator(mode="before")
@@ -167,9 +167,9 @@ class _ReplyMeta(_Wire):
 
 
 class ChatCompletion(_ReplyMeta):
-    """A non-streaming chat completion."""
+    """A non-streaming chat completion (at least one choice: an answer without one is malformed)."""
 
-    choices: list[_ChatChoice]
+    choices: list[_ChatChoice] = Field(min_length=1)
 
     @property
     def message(self) -> ChatMessage:
@@ -254,8 +254,8 @@ class Completion(_ReplyMeta):
 
 
 class _Embedding(_Wire):
-    index: int = 0
-    embedding: list[float]
+    index: int = Field(default=0, ge=0)
+    embedding: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(min_length=1)
 
 
 class EmbeddingResponse(_Wire):

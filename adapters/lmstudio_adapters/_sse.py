@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from lmstudio_adapters._errors import ResponseError
+from lmstudio_adapters._limits import MAX_EVENT_CHARS, event_too_large
 
 __all__ = ["SSEDecoder", "ServerSentEvent", "iter_events", "parse_block"]
 
@@ -31,32 +32,59 @@ class SSEDecoder:
     costs little before its first event is used); :func:`parse_block` turns one into an event.
     """
 
-    __slots__ = ("_buffer", "_text")
+    __slots__ = ("_ends_in_newline", "_held_cr", "_max_chars", "_pending", "_pending_chars", "_text")
 
-    def __init__(self) -> None:
+    def __init__(self, max_chars: int = MAX_EVENT_CHARS) -> None:
         self._text = codecs.getincrementaldecoder("utf-8")()
-        self._buffer = ""
+        # The text of the unfinished block, in pieces: joined only once a blank line ends it,
+        # so a block that arrives in many reads costs time linear in its length.
+        self._pending: list[str] = []
+        self._pending_chars = 0
+        self._ends_in_newline = False
+        self._held_cr = False
+        self._max_chars = max_chars
 
     def blocks(self, chunk: bytes) -> list[str]:
         """Decode ``chunk`` and return the event blocks it completed (each a string of lines).
 
         Raises:
-            ResponseError: if the bytes are not valid UTF-8.
+            ResponseError: if the bytes are not valid UTF-8, or an unfinished block grows
+                past ``max_chars`` (``MAX_EVENT_CHARS``).
         """
         try:
             text = self._text.decode(chunk)
         except UnicodeDecodeError as exc:
             raise ResponseError(f"The server sent a stream that is not valid UTF-8 ({exc.reason}).") from exc
+        if self._held_cr:
+            text = "\r" + text
+            self._held_cr = False
         if not text:
             return []
-        buffer = self._buffer + text if self._buffer else text
-        held = ""
-        if "\r" in buffer:
-            if buffer[-1] == "\r":  # may be the first half of '\r\n': decide when more arrives
-                buffer, held = buffer[:-1], "\r"
-            buffer = buffer.replace("\r\n", "\n").replace("\r", "\n")
-        blocks = buffer.split("\n\n")
-        self._buffer = blocks.pop() + held
+        if "\r" in text:
+            if text[-1] == "\r":  # may be the first half of '\r\n': decide when more arrives
+                text = text[:-1]
+                self._held_cr = True
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+            if not text:
+                return []
+        pending = self._pending
+        if "\n\n" not in text and not (self._ends_in_newline and text[0] == "\n"):
+            pending.append(text)
+            self._pending_chars += len(text)
+            self._ends_in_newline = text[-1] == "\n"
+            if self._pending_chars > self._max_chars:
+                raise event_too_large()
+            return []
+        if pending:
+            pending.append(text)
+            text = "".join(pending)
+        blocks = text.split("\n\n")
+        rest = blocks.pop()
+        self._pending = [rest] if rest else []
+        self._pending_chars = len(rest)
+        self._ends_in_newline = rest[-1:] == "\n"
+        if self._pending_chars > self._max_chars:
+            raise event_too_large()
         return blocks
 
     def final_blocks(self) -> list[str]:
@@ -69,9 +97,9 @@ class SSEDecoder:
             tail = self._text.decode(b"", final=True)
         except UnicodeDecodeError as exc:
             raise ResponseError("The server's stream ended in the middle of a UTF-8 character.") from exc
-        remainder = (self._buffer + tail).replace("\r\n", "\n").replace("\r", "\n")
-        self._buffer = ""
-        return remainder.split("\n\n")
+        remainder = "".join(self._pending) + ("\r" if self._held_cr else "") + tail
+        self._pending, self._pending_chars, self._ends_in_newline, self._held_cr = [], 0, False, False
+        return remainder.replace("\r\n", "\n").replace("\r", "\n").split("\n\n")
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Decode ``chunk`` and return the events it completed.

@@ -8,13 +8,13 @@ never swallowed, and nothing is retried once a chunk has reached the caller.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from typing import Any, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from lmstudio_adapters._deadline import Deadline, current
 from lmstudio_adapters._errors import (
     APIStatusError,
     AuthenticationError,
@@ -22,7 +22,8 @@ from lmstudio_adapters._errors import (
     ModelNotFoundError,
     ResponseError,
 )
-from lmstudio_adapters._mapping import status_error
+from lmstudio_adapters._limits import DRAIN_BYTES, DRAIN_SECONDS
+from lmstudio_adapters._mapping import decode_body, status_error
 from lmstudio_adapters._reasoning import ThinkTagSplitter
 from lmstudio_adapters._schemas import ChatCompletionChunk, ChoiceDelta, Completion
 from lmstudio_adapters._secrets import redact
@@ -37,10 +38,7 @@ _SPECIFIC_ERRORS = (ContextLengthError, ModelNotFoundError, AuthenticationError)
 
 
 def _is_error_body(data: str) -> bool:
-    try:
-        body = json.loads(data)
-    except ValueError:
-        return False
+    body = decode_body(data.encode())
     return isinstance(body, dict) and "error" in body
 
 
@@ -64,6 +62,9 @@ class ChunkParser(Generic[ChunkT]):
         self._done = False
         self._finished = False
         self._content_seen = False
+        #: Chunks that carried something (text, reasoning, tool calls, a finish, usage): what
+        #: restarts a stream's deadline. Keep-alive comments and empty deltas do not count.
+        self.progress = 0
         self._last: ChunkT | None = None
         self._validate_json: Callable[[str], ChunkT] = chunk_type.__pydantic_validator__.validate_json
         self._observe: Callable[[Any], None] = (
@@ -72,8 +73,13 @@ class ChunkParser(Generic[ChunkT]):
 
     def feed(self, raw: bytes) -> Iterator[ChunkT]:
         """Chunks completed by the next bytes of the body, each parsed only when it is reached."""
+        try:
+            blocks = self._decoder.blocks(raw)
+        except ResponseError as exc:
+            exc.method, exc.url = self._method, self._url
+            raise
         # map/filter iterate in C: one Python frame less per chunk than a generator.
-        return filter(None, map(self._block, self._decoder.blocks(raw)))
+        return filter(None, map(self._block, blocks))
 
     def finish(self) -> list[ChunkT]:
         """Chunks left at the end of the body; raises if the stream was cut short."""
@@ -143,9 +149,12 @@ class ChunkParser(Generic[ChunkT]):
 
     def _observe_chat(self, chunk: ChatCompletionChunk) -> None:
         splitters = self._splitters
+        if chunk.usage is not None:
+            self.progress += 1
         for choice in chunk.choices:
             if choice.finish_reason:
                 self._finished = True
+                self.progress += 1
             delta = choice.delta
             content = delta.content
             if content and splitters is not None:
@@ -157,15 +166,20 @@ class ChunkParser(Generic[ChunkT]):
                     if reasoning or answer != content:
                         delta.content = content = answer
                         delta.reasoning_content += reasoning
-            if not self._content_seen and (content or delta.reasoning_content or delta.tool_calls):
+            if content or delta.reasoning_content or delta.tool_calls:
                 self._content_seen = True
+                self.progress += 1
 
     def _observe_completion(self, chunk: Completion) -> None:
+        if chunk.usage is not None:
+            self.progress += 1
         for choice in chunk.choices:
             if choice.finish_reason:
                 self._finished = True
+                self.progress += 1
             if choice.text:
                 self._content_seen = True
+                self.progress += 1
 
     def _flush_splitters(self) -> ChunkT | None:
         if not self._splitters or self._chunk_type is not ChatCompletionChunk:
@@ -183,53 +197,95 @@ class ChunkParser(Generic[ChunkT]):
         )
 
 
-# Bytes read past [DONE] so the connection can go back to the pool (servers end the body there;
-# one that keeps sending is cut off). Reading them is what lets the next call skip a TCP connect.
-_DRAIN_LIMIT = 64 * 1024
+def _stalled(deadline: Deadline) -> httpx.ReadTimeout:
+    return httpx.ReadTimeout(f"no new content within {deadline.limit:g} s")
 
 
 def _iterate(
-    response: httpx.Response, parser: ChunkParser[ChunkT], guard: Callable[[], Any]
+    response: httpx.Response, parser: ChunkParser[ChunkT], guard: Callable[[], Any], deadline: Deadline
 ) -> Generator[ChunkT, None, None]:
+    """The chunks of a streamed answer, each read bounded by ``deadline``.
+
+    The deadline covers the time to the first chunk and then each gap between chunks that
+    carry something; it is restarted only by such progress.
+    """
     try:
         with guard():
             body = response.iter_bytes()
-            for raw in body:
+            progress = parser.progress
+            while True:
+                token = current.set(deadline)
+                try:
+                    raw = next(body)
+                except StopIteration:
+                    break
+                finally:
+                    current.reset(token)
                 yield from parser.feed(raw)
+                if parser.progress != progress:
+                    progress = parser.progress
+                    deadline.restart()
+                elif deadline.expired():
+                    raise _stalled(deadline)
                 if parser.done:
                     break
         yield from parser.finish()
         if parser.done:
+            # Read what follows [DONE] so the connection can go back to the pool (servers end
+            # the body there; one that keeps sending is cut off, in size and in time).
             drained = 0
-            with contextlib.suppress(httpx.HTTPError):
-                for rest in body:
-                    drained += len(rest)
-                    if drained > _DRAIN_LIMIT:
-                        break
+            drain = Deadline(min(deadline.limit, DRAIN_SECONDS))
+            token = current.set(drain)
+            try:
+                with contextlib.suppress(httpx.HTTPError):
+                    for rest in body:
+                        drained += len(rest)
+                        if drained > DRAIN_BYTES or drain.expired():
+                            break
+            finally:
+                current.reset(token)
     finally:
         response.close()
 
 
 async def _aiterate(
-    response: httpx.Response, parser: ChunkParser[ChunkT], guard: Callable[[], Any]
+    response: httpx.Response, parser: ChunkParser[ChunkT], guard: Callable[[], Any], deadline: Deadline
 ) -> AsyncGenerator[ChunkT, None]:
     try:
         with guard():
             body = response.aiter_bytes()
-            async for raw in body:
+            progress = parser.progress
+            while True:
+                token = current.set(deadline)
+                try:
+                    raw = await body.__anext__()
+                except StopAsyncIteration:
+                    break
+                finally:
+                    current.reset(token)
                 for chunk in parser.feed(raw):
                     yield chunk
+                if parser.progress != progress:
+                    progress = parser.progress
+                    deadline.restart()
+                elif deadline.expired():
+                    raise _stalled(deadline)
                 if parser.done:
                     break
         for chunk in parser.finish():
             yield chunk
         if parser.done:
             drained = 0
-            with contextlib.suppress(httpx.HTTPError):
-                async for rest in body:
-                    drained += len(rest)
-                    if drained > _DRAIN_LIMIT:
-                        break
+            drain = Deadline(min(deadline.limit, DRAIN_SECONDS))
+            token = current.set(drain)
+            try:
+                with contextlib.suppress(httpx.HTTPError):
+                    async for rest in body:
+                        drained += len(rest)
+                        if drained > DRAIN_BYTES or drain.expired():
+                            break
+            finally:
+                current.reset(token)
     finally:
         await response.aclose()
 
@@ -243,11 +299,13 @@ class Stream(Generic[ChunkT]):
         ...         print(chunk.choices[0].delta.content, end="")
     """
 
-    def __init__(self, response: httpx.Response, parser: ChunkParser[ChunkT], guard: Callable[[], Any]) -> None:
+    def __init__(
+        self, response: httpx.Response, parser: ChunkParser[ChunkT], guard: Callable[[], Any], deadline: Deadline
+    ) -> None:
         self.response = response
         # The generator must not hold `self`: then an abandoned `for` loop frees it at once,
         # which runs its `finally` and closes the connection.
-        self._iterator: Generator[ChunkT, None, None] = _iterate(response, parser, guard)
+        self._iterator: Generator[ChunkT, None, None] = _iterate(response, parser, guard, deadline)
 
     def __iter__(self) -> Iterator[ChunkT]:
         return self._iterator
@@ -270,9 +328,11 @@ class Stream(Generic[ChunkT]):
 class AsyncStream(Generic[ChunkT]):
     """The async form of :class:`Stream`; use ``async with`` or ``aclose()`` to stop early."""
 
-    def __init__(self, response: httpx.Response, parser: ChunkParser[ChunkT], guard: Callable[[], Any]) -> None:
+    def __init__(
+        self, response: httpx.Response, parser: ChunkParser[ChunkT], guard: Callable[[], Any], deadline: Deadline
+    ) -> None:
         self.response = response
-        self._iterator: AsyncGenerator[ChunkT, None] = _aiterate(response, parser, guard)
+        self._iterator: AsyncGenerator[ChunkT, None] = _aiterate(response, parser, guard, deadline)
 
     def __aiter__(self) -> AsyncIterator[ChunkT]:
         return self._iterator

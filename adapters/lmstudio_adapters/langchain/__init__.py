@@ -18,6 +18,7 @@ try:
         LMStudioModelNotFoundError,
         LMStudioModelNotLoadedError,
         LMStudioRateLimitError,
+        LMStudioResponseError,
         LMStudioTimeoutError,
     )
 except ModuleNotFoundError as _exc:  # langchain-core missing: say which extra to install
@@ -50,6 +51,7 @@ __all__ = [
     "LMStudioModelNotFoundError",
     "LMStudioModelNotLoadedError",
     "LMStudioRateLimitError",
+    "LMStudioResponseError",
     "LMStudioTimeoutError",
     "select_chat_model",
     "select_embeddings",

@@ -20,6 +20,7 @@ from lmstudio_adapters._errors import (
     ModelNotFoundError,
     ModelNotLoadedError,
     RateLimitError,
+    ResponseError,
     ServerError,
 )
 
@@ -32,6 +33,7 @@ __all__ = [
     "LMStudioModelNotFoundError",
     "LMStudioModelNotLoadedError",
     "LMStudioRateLimitError",
+    "LMStudioResponseError",
     "LMStudioTimeoutError",
     "as_langchain_error",
 ]
@@ -73,6 +75,10 @@ class LMStudioBadRequestError(BadRequestError, lc.ModelInvalidRequestError):
     """The server rejected the request (also a LangChain ``ModelInvalidRequestError``)."""
 
 
+class LMStudioResponseError(ResponseError, lc.ModelAPIError):
+    """A malformed answer or a stream that broke off with an error (also a LangChain ``ModelAPIError``)."""
+
+
 # Most specific first: APITimeoutError is an APIConnectionError, ContextLengthError a BadRequestError.
 _LADDER: tuple[tuple[type[LMStudioAdapterError], type[LMStudioAdapterError]], ...] = (
     (ContextLengthError, LMStudioContextOverflowError),
@@ -84,6 +90,7 @@ _LADDER: tuple[tuple[type[LMStudioAdapterError], type[LMStudioAdapterError]], ..
     (RateLimitError, LMStudioRateLimitError),
     (ServerError, LMStudioAPIServerError),
     (BadRequestError, LMStudioBadRequestError),
+    (ResponseError, LMStudioResponseError),
 )
 
 

@@ -49,7 +49,7 @@ def _tool_calls(calls: Sequence[WireToolCall]) -> tuple[list[ToolCall], list[Inv
         call_id = call.id or stable_call_id(index, call.function.name, raw)
         try:
             args = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deep is unparseable too
             args = None
         if isinstance(args, dict):
             valid.append(ToolCall(name=call.function.name, args=args, id=call_id, type="tool_call"))

@@ -105,7 +105,7 @@ def parse_partial_json(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
         return value if isinstance(value, dict) else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deep is unparseable too
         pass
     closers: list[str] = []
     in_string = escaped = False
@@ -128,7 +128,7 @@ def parse_partial_json(text: str) -> dict[str, Any]:
         try:
             value = json.loads(trim + "".join(reversed(closers)))
             return value if isinstance(value, dict) else {}
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deep is unparseable too
             continue
     return {}
 
@@ -139,7 +139,7 @@ def tool_call_blocks(calls: Sequence[WireToolCall]) -> list[ToolCallBlock]:
     for call in calls:
         try:
             kwargs: dict[str, Any] | str = json.loads(call.function.arguments or "{}")
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deep is unparseable too
             kwargs = call.function.arguments
         blocks.append(ToolCallBlock(tool_call_id=call.id or None, tool_name=call.function.name, tool_kwargs=kwargs))
     return blocks
