@@ -24,6 +24,7 @@ from lmstudio_adapters._errors import APIStatusError, AuthenticationError, Confi
 from lmstudio_adapters._mapping import decode_body, map_transport_errors, status_error
 from lmstudio_adapters._reasoning import split_think_tags
 from lmstudio_adapters._requests import (
+    SAMPLING_FIELDS,
     build_chat_body,
     build_completion_body,
     build_embeddings_body,
@@ -53,27 +54,6 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 T = TypeVar("T")
 #: A request plan: yields calls, receives each answer's JSON (or has the error thrown in).
 Plan = Generator["Call", Any, T]
-
-#: Sampling and generation fields LM Studio accepts on /v1 (docs/lmstudio-api.md, section 2.1).
-SAMPLING_FIELDS = (
-    "temperature",
-    "top_p",
-    "top_k",
-    "min_p",
-    "max_tokens",
-    "stop",
-    "seed",
-    "presence_penalty",
-    "frequency_penalty",
-    "repeat_penalty",
-    "logit_bias",
-    "logprobs",
-    "top_logprobs",
-    "parallel_tool_calls",
-    "ttl",
-    "draft_model",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Call:

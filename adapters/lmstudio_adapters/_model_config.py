@@ -7,7 +7,9 @@ default is actually needed, which keeps the framework entry points quick to impo
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,7 +20,42 @@ from lmstudio_adapters._urls import normalize_base_url
 
 API_KEY_VARIABLE = "LM_STUDIO_API_KEY"
 
-__all__ = ["RaisesConfigErrors", "raise_config_error", "with_settings_defaults"]
+__all__ = [
+    "RaisesConfigErrors",
+    "accepted_names",
+    "describe_unknown",
+    "raise_config_error",
+    "unknown_arguments",
+    "with_settings_defaults",
+]
+
+
+def accepted_names(model_fields: dict[str, Any], extra: Iterable[str] = ()) -> frozenset[str]:
+    """Every constructor argument a framework model takes: field names, their aliases, and ``extra``."""
+    names = set(model_fields) | set(extra)
+    for info in model_fields.values():
+        for alias in (info.alias, info.validation_alias):
+            if isinstance(alias, str):
+                names.add(alias)
+    return frozenset(names)
+
+
+def unknown_arguments(values: Any, accepted: frozenset[str]) -> dict[str, str | None]:
+    """The constructor arguments a model does not take, each with the closest name it does take."""
+    if not isinstance(values, dict):
+        return {}
+    return {
+        name: next(iter(difflib.get_close_matches(name, accepted, n=1, cutoff=0.75)), None)
+        for name in values
+        if isinstance(name, str) and name not in accepted
+    }
+
+
+def describe_unknown(unknown: dict[str, str | None]) -> str:
+    """``'temprature' (did you mean 'temperature'?)``, for each unknown argument."""
+    return ", ".join(
+        f"{name!r} (did you mean {close!r}?)" if close else repr(name) for name, close in unknown.items()
+    )
 
 
 def raise_config_error(exc: ValidationError) -> None:

@@ -17,7 +17,41 @@ from typing import Any
 
 from lmstudio_adapters._errors import InputError
 
-__all__ = ["JSON_MODE_FORMAT", "build_chat_body", "build_completion_body", "build_embeddings_body", "dumps"]
+__all__ = [
+    "CLIENT_OPTIONS",
+    "JSON_MODE_FORMAT",
+    "REQUEST_FIELDS",
+    "SAMPLING_FIELDS",
+    "build_chat_body",
+    "build_completion_body",
+    "build_embeddings_body",
+    "dumps",
+    "split_call_options",
+]
+
+#: Sampling and generation fields LM Studio accepts on /v1 (docs/lmstudio-api.md, section 2.1).
+SAMPLING_FIELDS = (
+    "temperature",
+    "top_p",
+    "top_k",
+    "min_p",
+    "max_tokens",
+    "stop",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "repeat_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "parallel_tool_calls",
+    "ttl",
+    "draft_model",
+)
+#: Request fields the client builds itself (checked and reshaped above).
+REQUEST_FIELDS = ("model", "tools", "tool_choice", "response_format")
+#: Per-call options that steer the client, never sent: each framework's name for them.
+CLIENT_OPTIONS = {"timeout": "timeout", "request_timeout": "timeout", "max_retries": "max_retries"}
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 
@@ -33,6 +67,45 @@ def dumps(body: Mapping[str, Any]) -> bytes:
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
     except (TypeError, ValueError) as exc:
         raise InputError(f"The request cannot be sent as JSON: {exc}. Pass only JSON-compatible values.") from None
+
+
+def split_call_options(
+    kwargs: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Sort a framework call's keyword arguments into what goes where; the one rule both adapters use.
+
+    Returns ``(fields, extra_body, options)``: ``fields`` are the sampling and request fields
+    the client knows (``temperature``, ``tools``, ``model``...; None values dropped);
+    ``extra_body`` holds every other name, sent as it is, with a given ``extra_body={...}``
+    merged in (its keys win); ``options`` are client settings for this call only
+    (``timeout`` or ``request_timeout`` in seconds, ``max_retries``), never sent.
+
+    Raises:
+        InputError: ``extra_body`` is not a mapping.
+    """
+    fields: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    options: dict[str, Any] = {}
+    given_extra: Any = None
+    for name, value in kwargs.items():
+        if name == "extra_body":
+            given_extra = value
+        elif name in CLIENT_OPTIONS:
+            if value is not None:
+                options[CLIENT_OPTIONS[name]] = value
+        elif name in _KNOWN_FIELDS:
+            if value is not None:
+                fields[name] = value
+        else:
+            extra[name] = value
+    if given_extra is not None:
+        if not isinstance(given_extra, Mapping):
+            raise InputError(f"extra_body must be a mapping of request fields, not {type(given_extra).__name__}.")
+        extra.update(given_extra)
+    return fields, extra, options
+
+
+_KNOWN_FIELDS = frozenset(SAMPLING_FIELDS + REQUEST_FIELDS)
 
 
 def _check_max_tokens(value: Any) -> None:

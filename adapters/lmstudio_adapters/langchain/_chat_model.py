@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, Literal
@@ -19,10 +20,16 @@ from langchain_core.utils.function_calling import convert_to_json_schema, conver
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from lmstudio_adapters._core import SAMPLING_FIELDS
 from lmstudio_adapters._errors import LMStudioAdapterError
-from lmstudio_adapters._model_config import RaisesConfigErrors, with_settings_defaults
+from lmstudio_adapters._model_config import (
+    RaisesConfigErrors,
+    accepted_names,
+    describe_unknown,
+    unknown_arguments,
+    with_settings_defaults,
+)
 from lmstudio_adapters._pool import AdapterClients, ClientKey, SharedClientsMixin
+from lmstudio_adapters._requests import SAMPLING_FIELDS, split_call_options
 from lmstudio_adapters.langchain._errors import as_langchain_error
 from lmstudio_adapters.langchain._messages import (
     PROVIDER,
@@ -33,8 +40,6 @@ from lmstudio_adapters.langchain._messages import (
 
 __all__ = ["LMStudioChatModel"]
 
-# Per-call keyword arguments that are request fields rather than sampling parameters.
-_REQUEST_KEYS = ("tools", "tool_choice", "response_format")
 _SAMPLING_KEYS = tuple(name for name in SAMPLING_FIELDS if name != "stop")  # `stop` is LangChain's own argument
 
 
@@ -157,6 +162,7 @@ class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
     @model_validator(mode="before")
     @classmethod
     def _defaults_from_settings(cls, values: Any) -> Any:
+        values = _move_unknown_to_model_kwargs(values)
         values = with_settings_defaults(values, model_key="model", aliases={"model_name": "model"})
         return values
 
@@ -215,27 +221,19 @@ class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
         return {key: getattr(self, key) for key in _SAMPLING_ATTRIBUTES if getattr(self, key) is not None}
 
     def _request(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
-        kwargs = dict(kwargs)
         kwargs.pop("ls_structured_output_format", None)
         kwargs.pop("stream", None)
-        params = self._sampling()
-        request: dict[str, Any] = {"model": kwargs.pop("model", None) or self.model}
-        for key in _SAMPLING_KEYS:
-            if key in kwargs:
-                params[key] = kwargs.pop(key)
-        stop = stop if stop is not None else kwargs.pop("stop", None) or self.stop
+        fields, extra, options = split_call_options(kwargs)
+        request: dict[str, Any] = self._sampling()
+        request.update(fields)
+        request["model"] = fields.get("model") or self.model
+        stop = stop if stop is not None else fields.get("stop") or self.stop
+        request.pop("stop", None)
         if stop:
-            params["stop"] = stop
-        for key in _REQUEST_KEYS:
-            if kwargs.get(key) is not None:
-                request[key] = kwargs.pop(key)
-            else:
-                kwargs.pop(key, None)
-        request["timeout"] = kwargs.pop("timeout", None)
-        extra = {**self.model_kwargs, **kwargs.pop("extra_body", {}), **kwargs}
-        request["extra_body"] = extra or None
+            request["stop"] = stop
+        request.update(options)
+        request["extra_body"] = {**self.model_kwargs, **extra} or None
         request["messages"] = to_wire_messages(messages)
-        request.update(params)
         return request
 
     def _generate(
@@ -431,6 +429,22 @@ class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
         return profile
 
 
+def _move_unknown_to_model_kwargs(values: Any) -> Any:
+    """LangChain's convention (``ChatOpenAI``): an unknown argument is sent as a request field, with a warning."""
+    unknown = unknown_arguments(values, _ACCEPTED)
+    if not unknown:
+        return values
+    warnings.warn(
+        f"LMStudioChatModel does not take {describe_unknown(unknown)}: moved to model_kwargs, so it is sent "
+        "to the server as a request field (LM Studio ignores fields it does not know). Check the spelling.",
+        UserWarning,
+        stacklevel=6,
+    )
+    model_kwargs = dict(values.get("model_kwargs") or {})
+    model_kwargs.update((name, values[name]) for name in unknown)
+    return {**{k: v for k, v in values.items() if k not in unknown}, "model_kwargs": model_kwargs}
+
+
 def _strip_title(schema: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in schema.items() if key != "title"}
 
@@ -445,3 +459,4 @@ def _result(message: AIMessage) -> ChatResult:
 # The sampling fields that are also model attributes (the others are per-call only); probing
 # missing attributes would cost pydantic an AttributeError per name and per call.
 _SAMPLING_ATTRIBUTES = tuple(name for name in _SAMPLING_KEYS if name in LMStudioChatModel.model_fields)
+_ACCEPTED = accepted_names(LMStudioChatModel.model_fields)

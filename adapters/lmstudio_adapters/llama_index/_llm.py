@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +28,16 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.program.utils import FlexibleModel, create_flexible_model
 from llama_index.core.prompts import PromptTemplate
 
-from lmstudio_adapters._core import SAMPLING_FIELDS
-from lmstudio_adapters._errors import LMStudioAdapterError
-from lmstudio_adapters._model_config import RaisesConfigErrors, with_settings_defaults
+from lmstudio_adapters._errors import ConfigError, LMStudioAdapterError
+from lmstudio_adapters._model_config import (
+    RaisesConfigErrors,
+    accepted_names,
+    describe_unknown,
+    unknown_arguments,
+    with_settings_defaults,
+)
 from lmstudio_adapters._pool import AdapterClients, ClientKey, SharedClientsMixin
+from lmstudio_adapters._requests import split_call_options
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, ModelInfo
 from lmstudio_adapters.llama_index._messages import (
     parse_partial_json,
@@ -91,6 +98,14 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
     @model_validator(mode="before")
     @classmethod
     def _defaults_from_settings(cls, values: Any) -> Any:
+        unknown = unknown_arguments(values, _accepted())
+        if unknown:
+            # LlamaIndex models are pydantic models that take only their fields; dropping a typo
+            # silently (pydantic's default) would run with settings the caller did not ask for.
+            raise ConfigError(
+                f"LMStudioLLM does not take {describe_unknown(unknown)}. Pass server-specific request "
+                "fields in additional_kwargs={...}."
+            )
         values = with_settings_defaults(values, model_key="model", aliases={"timeout": "request_timeout"})
         return values
 
@@ -144,20 +159,13 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
     # --- requests ---------------------------------------------------------------------
 
     def _request(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> dict[str, Any]:
-        params = {name: getattr(self, name) for name in _SAMPLING if getattr(self, name) is not None}
-        kwargs = {**self.additional_kwargs, **kwargs}
-        request: dict[str, Any] = {"model": kwargs.pop("model", None) or self.model}
-        for name in SAMPLING_FIELDS:
-            if kwargs.get(name) is not None:
-                params[name] = kwargs.pop(name)
-            kwargs.pop(name, None)
-        for name in ("tools", "tool_choice", "response_format", "timeout"):
-            if kwargs.get(name) is not None:
-                request[name] = kwargs.pop(name)
-            kwargs.pop(name, None)
-        request["extra_body"] = kwargs or None
+        fields, extra, options = split_call_options({**self.additional_kwargs, **kwargs})
+        request: dict[str, Any] = {name: getattr(self, name) for name in _SAMPLING if getattr(self, name) is not None}
+        request.update(fields)
+        request["model"] = fields.get("model") or self.model
+        request.update(options)
+        request["extra_body"] = extra or None
         request["messages"] = to_wire_messages(messages)
-        request.update(params)
         return request
 
     @staticmethod
@@ -445,6 +453,11 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
             yield output_cls.model_validate_json(text)
 
         return gen()
+
+
+@functools.cache
+def _accepted() -> frozenset[str]:
+    return accepted_names(LMStudioLLM.model_fields, extra=("timeout", "class_name"))
 
 
 def no_tool_call_error(response: ChatResponse) -> ValueError:
