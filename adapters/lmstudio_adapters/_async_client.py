@@ -130,7 +130,7 @@ class AsyncLMStudioClient(ClientCore):
                     error: APIStatusError | APIConnectionError = exc
                     retry_after, retryable = None, True
                 except APIConnectionError as exc:
-                    error, retry_after, retryable = exc, None, True
+                    error, retry_after, retryable = exc, None, exc.is_retryable
                 else:
                     if response.status_code < 300:
                         return response, b"" if stream else await self._read(call, response, deadline), deadline
@@ -209,7 +209,7 @@ class AsyncLMStudioClient(ClientCore):
 
     async def get_model(self, model: str | None = None, *, api: str | None = None) -> ModelInfo:
         """Details of one model; see :meth:`LMStudioClient.get_model`."""
-        return self._pick_model(await self.list_models(api=api), model)
+        return await self._drive(self._model_plan(model, api=api))
 
     async def ping(self, *, timeout: float | None = None) -> bool:
         """Whether the server answers; see :meth:`LMStudioClient.ping`."""

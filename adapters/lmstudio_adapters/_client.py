@@ -144,7 +144,7 @@ class LMStudioClient(ClientCore):
                     error: APIStatusError | APIConnectionError = exc
                     retry_after, retryable = None, True
                 except APIConnectionError as exc:
-                    error, retry_after, retryable = exc, None, True
+                    error, retry_after, retryable = exc, None, exc.is_retryable
                 else:
                     if response.status_code < 300:
                         return response, b"" if stream else self._read(call, response, deadline), deadline
@@ -232,10 +232,14 @@ class LMStudioClient(ClientCore):
     def get_model(self, model: str | None = None, *, api: str | None = None) -> ModelInfo:
         """Details of one model (default: the client's model); ``api`` as for :meth:`list_models`.
 
+        ``model`` may be any name LM Studio accepts: the key, a loaded instance id (``my-qwen``,
+        ``key:2``), a variant (``key@4bit``) or an ``/api/v0`` id. When the first model list
+        lacks it, the server's older model APIs are asked too.
+
         Raises:
             ModelNotFoundError: the server does not list it; the message lists what it has.
         """
-        return self._pick_model(self.list_models(api=api), model)
+        return self._drive(self._model_plan(model, api=api))
 
     def ping(self, *, timeout: float | None = None) -> bool:
         """Whether the server answers ``GET /v1/models`` within ``timeout`` (default: the probe timeout).

@@ -138,6 +138,11 @@ class LMStudioSettings(BaseSettings):
         return self.timeout_ms / 1000
 
     @property
+    def timeout_source(self) -> str:
+        """Where :attr:`timeout` comes from, as error messages name it: ``LM_STUDIO_TIMEOUT=30000 (ms)``."""
+        return f"LM_STUDIO_TIMEOUT={self.timeout_ms} (ms)"
+
+    @property
     def probe_timeout(self) -> float:
         """The reachability-probe timeout in seconds."""
         return self.probe_timeout_ms / 1000

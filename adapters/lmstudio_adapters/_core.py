@@ -21,7 +21,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from lmstudio_adapters._checks import check_api_key, check_max_retries, check_timeout
 from lmstudio_adapters._errors import APIStatusError, AuthenticationError, ConfigError, ResponseError
-from lmstudio_adapters._mapping import decode_body, map_transport_errors, status_error
+from lmstudio_adapters._mapping import decode_body, map_transport_errors, not_lm_studio, status_error
 from lmstudio_adapters._reasoning import split_think_tags
 from lmstudio_adapters._requests import (
     SAMPLING_FIELDS,
@@ -30,7 +30,7 @@ from lmstudio_adapters._requests import (
     build_embeddings_body,
     dumps,
 )
-from lmstudio_adapters._routes import MODELS_ROUTES, DetectedApi, parse_models
+from lmstudio_adapters._routes import MODELS_ROUTES, DetectedApi, find_model, parse_models
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, EmbeddingResponse, ModelInfo
 from lmstudio_adapters._secrets import redact_bytes
 from lmstudio_adapters._stream import ChunkParser
@@ -74,6 +74,9 @@ class Call:
 class ClientCore:
     """Configuration and sans-I/O logic shared by both clients."""
 
+    #: Where ``timeout`` came from, as error messages name it (``timeout=5``, ``LM_STUDIO_TIMEOUT=30 (ms)``).
+    timeout_source: str
+
     def __init__(
         self,
         *,
@@ -98,10 +101,10 @@ class ClientCore:
         self.model = model or settings.model
         if timeout is not None:
             self.timeout = check_timeout(timeout)
-            self._timeout_source = f"timeout={timeout:g}"
+            self.timeout_source = f"timeout={timeout:g}"
         else:
             self.timeout = settings.timeout
-            self._timeout_source = f"LM_STUDIO_TIMEOUT={settings.timeout_ms}"
+            self.timeout_source = settings.timeout_source
         self.max_retries = settings.max_retries if max_retries is None else check_max_retries(max_retries)
         if api is not None and api not in ("auto", "openai", "v0", "v1"):
             raise ConfigError(f"api={api!r} is invalid: expected one of auto, openai, v0, v1.")
@@ -180,7 +183,7 @@ class ClientCore:
         )
 
     def _guard(self, call: Call) -> Any:
-        source = self._timeout_source if call.timeout == self.timeout else f"timeout={call.timeout:g}"
+        source = self.timeout_source if call.timeout == self.timeout else f"timeout={call.timeout:g}"
         return map_transport_errors(
             method=call.method,
             url=call.url(self.base_url),
@@ -262,8 +265,8 @@ class ClientCore:
         candidates: list[tuple[DetectedApi, str]] = (
             list(MODELS_ROUTES) if flavour is None or flavour == "auto" else [(flavour, routes[flavour])]  # type: ignore[index,list-item]
         )
-        last: tuple[Call, Any] | None = None
-        refused: APIStatusError | None = None
+        seen: list[str] = []  # what each route answered, for the error if none lists models
+        last: APIStatusError | None = None
         for candidate, path in candidates:
             call = self._call("GET", path, None, timeout=timeout, max_retries=max_retries)
             try:
@@ -275,7 +278,8 @@ class ClientCore:
                 # server (5xx, 429) or a redirect is the answer, whatever the route.
                 if len(candidates) == 1 or exc.is_retryable or not 400 <= exc.status_code < 500:
                     raise
-                refused = exc
+                seen.append(f"{call.method} {path}: HTTP {exc.status_code}")
+                last = exc
                 continue
             models = parse_models(candidate, body)
             if models is not None:
@@ -283,23 +287,47 @@ class ClientCore:
                     self._detected = candidate
                     logger.debug("server at %s speaks the %s model API", self.base_url, candidate)
                 return models
-            last = (call, body)
-        if last is None:
-            assert refused is not None
-            raise refused
-        raise self._error(last[0], 200, json.dumps(last[1]).encode())
+            if len(candidates) == 1:
+                raise self._error(call, 200, json.dumps(body).encode())
+            seen.append(f"{call.method} {path}: HTTP 200, not a model list")
+            last = None
+        raise not_lm_studio(
+            self.base_url,
+            "; ".join(seen),
+            status_code=last.status_code if last is not None else 200,
+            body=last.body if last is not None else None,
+            method="GET",
+            url=self.base_url + candidates[-1][1],
+        )
 
-    def _pick_model(self, models: list[ModelInfo], wanted: str | None) -> ModelInfo:
+    def _model_plan(self, wanted: str | None, *, api: str | None) -> Plan[ModelInfo]:
+        """Find one model by any of its names; when a listing lacks it, ask the next model API."""
         wanted = wanted or self.model
-        for info in models:
-            if info.id == wanted:
-                return info
+        models = yield from self._models_plan(api=api, timeout=None, max_retries=None)
+        found = find_model(models, wanted)
+        listed = [info.id for info in models]
+        used = api if api not in (None, "auto") else self._detected
+        order = [flavour for flavour, _ in MODELS_ROUTES]
+        later = order[order.index(used) + 1 :] if used in order else []
+        for flavour in later:
+            if found is not None:
+                break
+            try:
+                more = yield from self._models_plan(api=flavour, timeout=None, max_retries=None)
+            except APIStatusError as exc:
+                if isinstance(exc, AuthenticationError):
+                    raise
+                continue  # this server does not have that API
+            found = find_model(more, wanted)
+            listed += [info.id for info in more if info.id not in listed]
+        if found is not None:
+            return found
         call = self._call("GET", "/v1/models", None, model=wanted, timeout=None, max_retries=0)
         raise self._error(
             call,
             404,
             b'{"error": {"message": "model not found", "code": "model_not_found"}}',
-            available=tuple(info.id for info in models),
+            available=tuple(listed),
         )
 
     # --- response handling ------------------------------------------------------------

@@ -9,6 +9,7 @@ with HTTP 200.
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -31,7 +32,7 @@ from lmstudio_adapters._errors import (
 )
 from lmstudio_adapters._secrets import redact, redact_bytes
 
-__all__ = ["error_message_of", "is_model_not_found", "map_transport_errors", "status_error"]
+__all__ = ["error_message_of", "is_model_not_found", "map_transport_errors", "not_lm_studio", "status_error"]
 
 _CONTEXT_PATTERNS = (
     "context length",  # 0.2.x-0.3.x "...loaded with context length of only M tokens"; 0.4.21 stream error
@@ -99,6 +100,15 @@ def is_model_not_found(message: str, code: str) -> bool:
         code == "model_not_found"
         or "invalid model identifier" in lowered
         or ("model" in lowered and "not found" in lowered)
+    )
+
+
+def not_lm_studio(base_url: str, seen: str, **common: Any) -> BadRequestError:
+    """The error for a server that answers HTTP but not as LM Studio; ``seen`` is what it answered."""
+    return BadRequestError(
+        f"The server at {base_url} answers but is not LM Studio ({seen}). Check LM_STUDIO_URL: it must be "
+        "the root of LM Studio's server, such as http://localhost:1234 (LM Studio shows it in the Developer tab).",
+        **common,
     )
 
 
@@ -172,6 +182,9 @@ def status_error(
             available=available,
             **common,
         )
+    if body is None and raw.lstrip().startswith(b"<") and status_code in (404, 405, 501):
+        # LM Studio answers in JSON, unknown routes included: an HTML error page is another server.
+        return not_lm_studio(base_url, f"{method} {httpx.URL(url).path}: HTTP {status_code}, an HTML page", **common)
     if _UNKNOWN_ROUTE in lowered or (status_code == 404 and "file not found" in lowered):
         return BadRequestError(
             f"The server at {base_url} does not serve {method} {httpx.URL(url).path} {said}. "
@@ -201,6 +214,37 @@ def _connect_cause(exc: BaseException) -> str:
     return f"cannot connect: {exc}"
 
 
+# What OpenSSL says when the answer to its hello is not TLS (1.1/3.0, 3.2+), i.e. plain HTTP.
+_PLAIN_HTTP_SIGNS = ("wrong_version_number", "wrong version number", "record layer failure", "http_request")
+
+
+def _tls_failure(exc: BaseException) -> str | None:
+    """The TLS error inside a connect failure, if the handshake is what failed."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError) or "handshake" in str(seen):
+            return str(seen) or type(seen).__name__
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _tls_error(base_url: str, cause: str, *, plain_http: bool, method: str, url: str) -> APIConnectionError:
+    if plain_http:
+        plain = "http://" + base_url.removeprefix("https://")
+        message = (
+            f"The TLS handshake with {base_url} failed ({cause}): the server speaks plain HTTP, not HTTPS. "
+            f"LM Studio serves http:// unless you put a TLS proxy in front of it: set LM_STUDIO_URL to {plain}."
+        )
+    else:
+        message = (
+            f"The TLS connection to {base_url} failed ({cause}). Check the server's certificate, or use "
+            "http:// if the server does not serve HTTPS."
+        )
+    error = APIConnectionError(message, method=method, url=url)
+    error.is_retryable = False  # the same handshake fails the same way every time
+    return error
+
+
 @contextmanager
 def map_transport_errors(
     *, method: str, url: str, base_url: str, timeout: float, timeout_source: str
@@ -208,20 +252,9 @@ def map_transport_errors(
     """Turn httpx transport failures into our connection and timeout errors (``from exc``)."""
     try:
         yield
-    except httpx.TimeoutException as exc:
-        phase = {
-            httpx.ConnectTimeout: "connecting",
-            httpx.ReadTimeout: "waiting for the answer",
-            httpx.WriteTimeout: "sending the request",
-            httpx.PoolTimeout: "waiting for a free connection",
-        }.get(type(exc), "waiting")
-        raise APITimeoutError(
-            f"LM Studio at {base_url} did not answer within {timeout:g} s ({phase}; limit from "
-            f"{timeout_source}). A first request can wait for just-in-time model loading: raise "
-            "LM_STUDIO_TIMEOUT (milliseconds) or pass a larger timeout= (seconds).",
-            method=method,
-            url=url,
-            timeout=timeout,
+    except httpx.TransportError as exc:
+        raise _transport_error(
+            exc, method=method, url=url, base_url=base_url, timeout=timeout, timeout_source=timeout_source
         ) from exc
     except httpx.TooManyRedirects as exc:
         # Only an http_client of the user's with follow_redirects=True follows them.
@@ -231,19 +264,6 @@ def map_transport_errors(
             method=method,
             url=url,
         ) from exc
-    except httpx.ConnectError as exc:
-        raise APIConnectionError.not_reachable(base_url, _connect_cause(exc), method=method, url=url) from exc
-    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.CloseError) as exc:
-        raise APIConnectionError(
-            f"The connection to LM Studio at {base_url} broke off ({type(exc).__name__}: {exc}). "
-            "The server closed it or crashed; check that it is still running.",
-            method=method,
-            url=url,
-        ) from exc
-    except httpx.TransportError as exc:
-        raise APIConnectionError.not_reachable(
-            base_url, f"{type(exc).__name__}: {exc}", method=method, url=url
-        ) from exc
     except RuntimeError as exc:
         if "client has been closed" not in str(exc):  # httpx's words for a closed http_client
             raise
@@ -251,3 +271,43 @@ def map_transport_errors(
             f"The httpx client given as http_client= was closed before {method} {httpx.URL(url).path}; "
             "pass an open one, or none to let lmstudio-adapters manage its own."
         ) from exc
+
+
+def _transport_error(
+    exc: httpx.TransportError, *, method: str, url: str, base_url: str, timeout: float, timeout_source: str
+) -> APIConnectionError:
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)) and url.startswith("https://"):
+        cause = _tls_failure(exc)
+        if cause is not None:
+            # A plain HTTP server either answers the TLS hello with an HTTP error (OpenSSL: wrong
+            # version number) or waits for the end of a request line that never comes (a timeout).
+            timed_out = isinstance(exc, httpx.ConnectTimeout)
+            plain_http = timed_out or any(sign in cause.lower() for sign in _PLAIN_HTTP_SIGNS)
+            if timed_out:
+                cause = "no answer to the TLS handshake, as from a plain HTTP server waiting for a request"
+            return _tls_error(base_url, cause, plain_http=plain_http, method=method, url=url)
+    if isinstance(exc, httpx.TimeoutException):
+        phase = {
+            httpx.ConnectTimeout: "connecting",
+            httpx.ReadTimeout: "waiting for the answer",
+            httpx.WriteTimeout: "sending the request",
+            httpx.PoolTimeout: "waiting for a free connection",
+        }.get(type(exc), "waiting")
+        return APITimeoutError(
+            f"LM Studio at {base_url} did not answer within {timeout:g} s ({phase}; limit from "
+            f"{timeout_source}). A first request can wait for just-in-time model loading: raise "
+            "LM_STUDIO_TIMEOUT (milliseconds) or pass a larger timeout= (seconds).",
+            method=method,
+            url=url,
+            timeout=timeout,
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return APIConnectionError.not_reachable(base_url, _connect_cause(exc), method=method, url=url)
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.CloseError)):
+        return APIConnectionError(
+            f"The connection to LM Studio at {base_url} broke off ({type(exc).__name__}: {exc}). "
+            "The server closed it or crashed; check that it is still running.",
+            method=method,
+            url=url,
+        )
+    return APIConnectionError.not_reachable(base_url, f"{type(exc).__name__}: {exc}", method=method, url=url)

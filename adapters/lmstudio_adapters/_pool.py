@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import atexit
 import threading
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
@@ -30,6 +30,8 @@ class ClientKey(NamedTuple):
     max_retries: int
     parse_think_tags: bool = True
     stream_usage: bool = True
+    timeout_source: str = ""
+    """``LM_STUDIO_TIMEOUT=... (ms)`` when the timeout comes from the environment, else empty."""
 
 
 def client_key(
@@ -50,6 +52,7 @@ def client_key(
         max_retries=max_retries if max_retries is not None else settings.max_retries,
         parse_think_tags=parse_think_tags,
         stream_usage=stream_usage,
+        timeout_source=settings.timeout_source if timeout is None else "",
     )
 
 
@@ -124,6 +127,16 @@ def _kwargs(key: ClientKey) -> dict[str, object]:
     }
 
 
+ClientT = TypeVar("ClientT", LMStudioClient, AsyncLMStudioClient)
+
+
+def _sourced(client: ClientT, key: ClientKey) -> ClientT:
+    # The timeout is passed as a number, so errors would blame `timeout=`: name the variable instead.
+    if key.timeout_source:
+        client.timeout_source = key.timeout_source
+    return client
+
+
 def shared_client(key: ClientKey) -> LMStudioClient:
     """The process-wide sync client for ``key``."""
     client = _sync.get(key)
@@ -131,7 +144,7 @@ def shared_client(key: ClientKey) -> LMStudioClient:
         with _lock:
             client = _sync.get(key)
             if client is None:
-                client = _sync[key] = LMStudioClient(key.base_url, **_kwargs(key))  # type: ignore[arg-type]
+                client = _sync[key] = _sourced(LMStudioClient(key.base_url, **_kwargs(key)), key)  # type: ignore[arg-type]
     return client
 
 
@@ -142,7 +155,7 @@ def shared_async_client(key: ClientKey) -> AsyncLMStudioClient:
         with _lock:
             client = _async.get(key)
             if client is None:
-                client = _async[key] = AsyncLMStudioClient(key.base_url, **_kwargs(key))  # type: ignore[arg-type]
+                client = _async[key] = _sourced(AsyncLMStudioClient(key.base_url, **_kwargs(key)), key)  # type: ignore[arg-type]
     return client
 
 

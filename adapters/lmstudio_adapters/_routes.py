@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from lmstudio_adapters._schemas import ModelInfo
 
-__all__ = ["MODELS_ROUTES", "DetectedApi", "parse_models"]
+__all__ = ["MODELS_ROUTES", "DetectedApi", "find_model", "parse_models"]
 
 DetectedApi = Literal["v1", "v0", "openai"]
 
@@ -46,6 +46,39 @@ def parse_models(api: DetectedApi, body: Any) -> list[ModelInfo] | None:
             return None
         return [_from_v0(item) for item in items]
     return [_from_openai(item) for item in items]
+
+
+def find_model(models: list[ModelInfo], name: str) -> ModelInfo | None:
+    """The listed model that ``name`` means, by any of the names LM Studio accepts for it.
+
+    In order: the id (``/api/v1`` key, ``/api/v0`` or ``/v1`` id), a loaded instance id
+    (``my-qwen``, ``key:2``), a variant (``key@4bit``), then the same without the publisher
+    (``qwen3-4b`` for ``qwen/qwen3-4b``), a ``@quant`` or a ``:N`` instance suffix.
+    """
+    for matches in (
+        lambda info: info.id == name,
+        lambda info: name in info.instances,
+        lambda info: name in info.variants,
+    ):
+        for info in models:
+            if matches(info):
+                return info
+    base = _base_name(name)
+    for info in models:
+        if _base_name(info.id) == base or any(_base_name(variant) == base for variant in info.variants):
+            return info
+    return None
+
+
+def _base_name(name: str) -> str:
+    # "qwen/qwen3-4b@q4_k_m" and "qwen/qwen3-4b:2" -> "qwen3-4b"
+    name = name.rpartition("/")[2].partition("@")[0]
+    stem, colon, suffix = name.rpartition(":")
+    return stem if colon and suffix.isdigit() else name
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(item for item in value if isinstance(item, str)) if isinstance(value, list) else ()
 
 
 def _int(value: Any) -> int | None:
@@ -100,6 +133,10 @@ def _from_v1(item: dict[str, Any]) -> ModelInfo:
         publisher=item.get("publisher") if isinstance(item.get("publisher"), str) else None,
         format=item.get("format") if isinstance(item.get("format"), str) else None,
         capabilities=tuple(caps),
+        instances=tuple(i["id"] for i in instances if isinstance(i, dict) and isinstance(i.get("id"), str))
+        if isinstance(instances, list)
+        else (),
+        variants=_strings(item.get("variants")),
     )
 
 

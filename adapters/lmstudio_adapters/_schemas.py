@@ -292,6 +292,10 @@ class ModelInfo(_Wire):
     format: str | None = None
     capabilities: tuple[str, ...] = ()
     """Normalised names: ``tool_use``, ``vision``, ``reasoning``."""
+    instances: tuple[str, ...] = ()
+    """Ids of the loaded instances (``/api/v1``): the key, ``key:2``, or a custom ``lms load --identifier``."""
+    variants: tuple[str, ...] = ()
+    """Other names of this model (``/api/v1``), such as ``google/gemma-4-e4b@4bit``."""
 
     @property
     def is_loaded(self) -> bool | None:
