@@ -33,10 +33,8 @@ def test_doctor_model_missing(server: LoopbackServer) -> None:
     """A model the server does not list is a problem with its fix; exit 1."""
     status, text = run("--url", server.url, "--model", "qwen/qwen3-4b", "doctor")
     assert status == 1
-    assert (
-        "FAIL  model 'qwen/qwen3-4b' is not listed; set LM_STUDIO_MODEL to one of the models it lists: loop-model"
-        in text
-    )
+    assert "FAIL  model 'qwen/qwen3-4b' is not listed: no model id, loaded instance or variant matched" in text
+    assert "set LM_STUDIO_MODEL to one of the models it lists: loop-model" in text
 
 
 def test_doctor_server_down() -> None:

@@ -17,7 +17,8 @@ from typing import Any, TextIO
 
 from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._config import LMStudioSettings
-from lmstudio_adapters._errors import LMStudioAdapterError
+from lmstudio_adapters._errors import LMStudioAdapterError, ModelNotFoundError
+from lmstudio_adapters._routes import DEFAULT_MODEL, find_model, sole_chat_model
 from lmstudio_adapters._schemas import ModelInfo
 
 __all__ = ["main"]
@@ -79,16 +80,16 @@ def doctor(client: LMStudioClient, out: TextIO) -> int:
     """Check the setup; print each finding with its fix. Returns the exit status."""
     say = _Out(out)
     problems = 0
-    say.info(f"LM_STUDIO_URL={client.base_url}  LM_STUDIO_MODEL={client.model}  timeout={client.timeout:g} s")
-    if not client.ping():
-        say.bad(
-            f"LM Studio is not reachable at {client.base_url}. Start the server in LM Studio (Developer tab) "
-            "or with `lms server start`, or set LM_STUDIO_URL."
-        )
+    say.info(
+        f"LM_STUDIO_URL={client.base_url}  LM_STUDIO_MODEL={client.model}  "
+        f"timeout={client.timeout:g} s (from {client.timeout_source})"
+    )
+    problems += _check_timeout(client, say)
+    models = _reach(client, say)
+    if models is None:
         problems += 1
     else:
         say.ok(f"server answers at {client.base_url}")
-        models = client.list_models()
         names = {
             "v1": "native REST v1 (LM Studio 0.4+)",
             "v0": "native REST v0 (LM Studio 0.3.6+)",
@@ -97,11 +98,7 @@ def doctor(client: LMStudioClient, out: TextIO) -> int:
         say.ok(f"API: {names.get(client.detected_api or '', '?')}")
         loaded = [m.id for m in models if m.is_loaded]
         say.ok(f"{len(models)} model(s); loaded: {', '.join(loaded) if loaded else 'none reported'}")
-        if any(m.id == client.model for m in models):
-            say.ok(f"model {client.model!r} is available")
-        else:
-            problems += 1
-            say.bad(f"model {client.model!r} is not listed; {_model_advice(models)}")
+        problems += _check_model(client, models, say)
     for extra, module in (("langchain", "langchain_core"), ("llama-index", "llama_index.core")):
         try:
             found = importlib.util.find_spec(module) is not None
@@ -137,6 +134,61 @@ def _model_advice(models: Sequence[ModelInfo]) -> str:
 
 #: The token cap of ``chat`` unless ``--max-tokens`` says otherwise: a base model may never stop.
 CHAT_MAX_TOKENS = 512
+
+
+#: Below this no model answers anything: the value was most likely meant in other units.
+_SHORTEST_SENSIBLE_TIMEOUT_S = 1.0
+
+
+def _check_timeout(client: LMStudioClient, say: _Out) -> int:
+    if client.timeout >= _SHORTEST_SENSIBLE_TIMEOUT_S:
+        return 0
+    hint = ""
+    if client.timeout_source.startswith("LM_STUDIO_TIMEOUT="):
+        hint = f" LM_STUDIO_TIMEOUT is in milliseconds: did you mean {round(client.timeout * 1000) * 1000}?"
+    say.bad(f"timeout {client.timeout:g} s (from {client.timeout_source}) is too short for any generation.{hint}")
+    return 1
+
+
+def _reach(client: LMStudioClient, say: _Out) -> list[ModelInfo] | None:
+    """The server's models, or None after saying why it cannot list them."""
+    if client.ping():
+        return client.list_models()
+    try:  # why not: refused, silent, or a server that is not LM Studio
+        return client.list_models(timeout=client.settings.probe_timeout, max_retries=0)
+    except LMStudioAdapterError as exc:
+        say.bad(str(exc))
+    return None
+
+
+def _check_model(client: LMStudioClient, models: list[ModelInfo], say: _Out) -> int:
+    if client.model == DEFAULT_MODEL:
+        chosen = sole_chat_model(models)
+        if chosen is not None:
+            say.ok(
+                f"LM_STUDIO_MODEL is not set: {DEFAULT_MODEL!r} stands for the server's one chat model, {chosen.id!r}"
+            )
+            return 0
+        say.bad(f"LM_STUDIO_MODEL is not set and the server has several chat models: {_model_advice(models)}")
+        return 1
+    info = find_model(models, client.model)
+    if info is None:
+        try:
+            info = client.get_model(client.model)  # asks the server's other model APIs too
+        except ModelNotFoundError:
+            say.bad(
+                f"model {client.model!r} is not listed: no model id, loaded instance or variant matched in any of "
+                f"the server's model lists; {_model_advice(models)}"
+            )
+            return 1
+    named = "" if info.id == client.model else f" (as {info.id})"
+    details = [
+        f"state {info.state}" if info.state else "",
+        f"context {info.context_length}" if info.context_length else "",
+    ]
+    shown = "; ".join(part for part in details if part)
+    say.ok(f"model {client.model!r} is available{named}" + (f": {shown}" if shown else ""))
+    return 0
 
 
 def chat(client: LMStudioClient, prompt: str, out: TextIO, *, max_tokens: int | None) -> int:

@@ -135,9 +135,13 @@ class AsyncLMStudioClient(ClientCore):
                     if response.status_code < 300:
                         return response, b"" if stream else await self._read(call, response, deadline), deadline
                     content = await self._read(call, response, deadline)
-                    error = await self._status_failure(
+                    status_error, resend = await self._status_failure(
                         call, response.status_code, content, response.headers.get("location", "")
                     )
+                    if resend is not None:
+                        call = resend  # the default model id, rejected: sent once to the server's one chat model
+                        continue
+                    error = status_error
                     retry_after = parse_retry_after(response.headers)
                     retryable = should_retry_status(response.status_code)
             finally:
@@ -170,7 +174,9 @@ class AsyncLMStudioClient(ClientCore):
         """Send a call that is not streamed; return the body of its 2xx answer."""
         return (await self._send(call, stream=False))[1]
 
-    async def _status_failure(self, call: Call, status_code: int, content: bytes, location: str = "") -> APIStatusError:
+    async def _status_failure(
+        self, call: Call, status_code: int, content: bytes, location: str = ""
+    ) -> tuple[APIStatusError, Call | None]:
         error = self._error(call, status_code, content, location=location)
         if type(error) is ModelNotFoundError and call.model:
             try:
@@ -180,7 +186,8 @@ class AsyncLMStudioClient(ClientCore):
             except LMStudioAdapterError:
                 listed = []  # best effort: the original error matters more
             error = self._error(call, status_code, content, available=tuple(m.id for m in listed))
-        return error
+            return error, self._learn_stand_in(call, listed)
+        return error, None
 
     async def _drive(self, plan: Plan[T]) -> T:
         """Run a request plan from the shared core, feeding it each answer's JSON."""

@@ -149,9 +149,13 @@ class LMStudioClient(ClientCore):
                     if response.status_code < 300:
                         return response, b"" if stream else self._read(call, response, deadline), deadline
                     content = self._read(call, response, deadline)
-                    error = self._status_failure(
+                    status_error, resend = self._status_failure(
                         call, response.status_code, content, response.headers.get("location", "")
                     )
+                    if resend is not None:
+                        call = resend  # the default model id, rejected: sent once to the server's one chat model
+                        continue
+                    error = status_error
                     retry_after = parse_retry_after(response.headers)
                     retryable = should_retry_status(response.status_code)
             finally:
@@ -184,7 +188,9 @@ class LMStudioClient(ClientCore):
         """Send a call that is not streamed; return the body of its 2xx answer."""
         return self._send(call, stream=False)[1]
 
-    def _status_failure(self, call: Call, status_code: int, content: bytes, location: str = "") -> APIStatusError:
+    def _status_failure(
+        self, call: Call, status_code: int, content: bytes, location: str = ""
+    ) -> tuple[APIStatusError, Call | None]:
         error = self._error(call, status_code, content, location=location)
         if type(error) is ModelNotFoundError and call.model:
             try:
@@ -192,7 +198,8 @@ class LMStudioClient(ClientCore):
             except LMStudioAdapterError:
                 listed = []  # best effort: the original error matters more
             error = self._error(call, status_code, content, available=tuple(m.id for m in listed))
-        return error
+            return error, self._learn_stand_in(call, listed)
+        return error, None
 
     def _drive(self, plan: Plan[T]) -> T:
         """Run a request plan from the shared core, feeding it each answer's JSON."""

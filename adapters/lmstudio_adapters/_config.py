@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lmstudio_adapters._checks import MAX_TIMEOUT, check_api_key
 from lmstudio_adapters._errors import ConfigError
+from lmstudio_adapters._routes import DEFAULT_MODEL
 from lmstudio_adapters._urls import URL_EXPECTED, normalize_base_url
 
 __all__ = [
@@ -23,7 +24,6 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "http://localhost:1234"
-DEFAULT_MODEL = "local-model"
 DEFAULT_TIMEOUT_MS = 30_000
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_PROBE_TIMEOUT_MS = 1_000

@@ -6,6 +6,7 @@ request or a response goes through lives here, so both behave the same byte for 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -30,7 +31,14 @@ from lmstudio_adapters._requests import (
     build_embeddings_body,
     dumps,
 )
-from lmstudio_adapters._routes import MODELS_ROUTES, DetectedApi, find_model, parse_models
+from lmstudio_adapters._routes import (
+    DEFAULT_MODEL,
+    MODELS_ROUTES,
+    DetectedApi,
+    find_model,
+    parse_models,
+    sole_chat_model,
+)
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, EmbeddingResponse, ModelInfo
 from lmstudio_adapters._secrets import redact_bytes
 from lmstudio_adapters._stream import ChunkParser
@@ -54,6 +62,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 T = TypeVar("T")
 #: A request plan: yields calls, receives each answer's JSON (or has the error thrown in).
 Plan = Generator["Call", Any, T]
+
 
 @dataclass(frozen=True, slots=True)
 class Call:
@@ -119,6 +128,7 @@ class ClientCore:
         self._headers = self._build_headers()  # the same for every request: built once
         self._detected: DetectedApi | None = None if self.api == "auto" else self.api  # type: ignore[assignment]
         self._detect_lock = threading.Lock()
+        self._stand_in: str | None = None  # what DEFAULT_MODEL means on this server, once learned
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, model={self.model!r}, timeout={self.timeout:g})"
@@ -192,6 +202,29 @@ class ClientCore:
             timeout_source=source,
         )
 
+    # --- the default model ------------------------------------------------------------
+
+    def _model_for(self, model: str | None) -> str:
+        model = model or self.model
+        return self._stand_in if model == DEFAULT_MODEL and self._stand_in is not None else model
+
+    def _learn_stand_in(self, call: Call, listed: list[ModelInfo]) -> Call | None:
+        """After the server rejected :data:`DEFAULT_MODEL`: the same call to its one chat model, if it has one.
+
+        LM Studio serves ``local-model`` with its one loaded model, so this costs nothing there;
+        servers that check the id (llama.cpp) cost one listing and one resend, once per client.
+        """
+        if call.model != DEFAULT_MODEL or call.path not in ("/v1/chat/completions", "/v1/completions"):
+            return None
+        chosen = sole_chat_model(listed)
+        if chosen is None or call.content is None:
+            return None
+        self._stand_in = chosen.id
+        logger.info("%s rejected model %r; using its one chat model %r", self.base_url, DEFAULT_MODEL, chosen.id)
+        body = json.loads(call.content)
+        body["model"] = chosen.id
+        return dataclasses.replace(call, content=dumps(body), model=chosen.id)
+
     # --- request builders -------------------------------------------------------------
 
     def _chat_call(
@@ -208,7 +241,7 @@ class ClientCore:
         max_retries: int | None,
         params: Mapping[str, Any],
     ) -> Call:
-        model = model or self.model
+        model = self._model_for(model)
         body = build_chat_body(
             messages,
             model=model,
@@ -233,7 +266,7 @@ class ClientCore:
         max_retries: int | None,
         params: Mapping[str, Any],
     ) -> Call:
-        model = model or self.model
+        model = self._model_for(model)
         body = build_completion_body(
             prompt,
             model=model,

@@ -30,6 +30,7 @@ from lmstudio_adapters._errors import (
     ResponseError,
     ServerError,
 )
+from lmstudio_adapters._routes import DEFAULT_MODEL
 from lmstudio_adapters._secrets import redact, redact_bytes
 
 __all__ = ["error_message_of", "is_model_not_found", "map_transport_errors", "not_lm_studio", "status_error"]
@@ -174,8 +175,14 @@ def status_error(
         )
     if is_model_not_found(server_message, code):
         listed = ", ".join(available) if available else "none listed"
+        default = (
+            f" No model was named, and {DEFAULT_MODEL!r} stands for the server's chat model only when it "
+            "has exactly one (or exactly one loaded)."
+            if model == DEFAULT_MODEL
+            else ""
+        )
         return ModelNotFoundError(
-            f"Model {model!r} is not available on LM Studio at {base_url} {said}. Models the server "
+            f"Model {model!r} is not available on LM Studio at {base_url} {said}.{default} Models the server "
             f"has: {listed}. Set LM_STUDIO_MODEL or model= to one of them, or download it "
             "in LM Studio (`lms get <model>`).",
             model=model,

@@ -53,9 +53,7 @@ def unknown_arguments(values: Any, accepted: frozenset[str]) -> dict[str, str | 
 
 def describe_unknown(unknown: dict[str, str | None]) -> str:
     """``'temprature' (did you mean 'temperature'?)``, for each unknown argument."""
-    return ", ".join(
-        f"{name!r} (did you mean {close!r}?)" if close else repr(name) for name, close in unknown.items()
-    )
+    return ", ".join(f"{name!r} (did you mean {close!r}?)" if close else repr(name) for name, close in unknown.items())
 
 
 def raise_config_error(exc: ValidationError) -> None:

@@ -11,7 +11,10 @@ from typing import Any, Literal
 
 from lmstudio_adapters._schemas import ModelInfo
 
-__all__ = ["MODELS_ROUTES", "DetectedApi", "find_model", "parse_models"]
+__all__ = ["DEFAULT_MODEL", "MODELS_ROUTES", "DetectedApi", "find_model", "parse_models", "sole_chat_model"]
+
+#: The model id used when none is given: LM Studio serves it with its one loaded model.
+DEFAULT_MODEL = "local-model"
 
 DetectedApi = Literal["v1", "v0", "openai"]
 
@@ -68,6 +71,18 @@ def find_model(models: list[ModelInfo], name: str) -> ModelInfo | None:
         if _base_name(info.id) == base or any(_base_name(variant) == base for variant in info.variants):
             return info
     return None
+
+
+def sole_chat_model(models: list[ModelInfo]) -> ModelInfo | None:
+    """The model a request for :data:`DEFAULT_MODEL` means: the server's one chat model, if it has one.
+
+    LM Studio's own rule: with one model loaded, any model id is served by it. So among
+    several listed chat models, the one that is loaded counts; with none or several, None.
+    """
+    chat = [info for info in models if not info.is_embedding_model]
+    if len(chat) > 1:
+        chat = [info for info in chat if info.is_loaded]
+    return chat[0] if len(chat) == 1 else None
 
 
 def _base_name(name: str) -> str:

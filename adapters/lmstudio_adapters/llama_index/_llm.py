@@ -28,7 +28,7 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.program.utils import FlexibleModel, create_flexible_model
 from llama_index.core.prompts import PromptTemplate
 
-from lmstudio_adapters._errors import ConfigError, LMStudioAdapterError
+from lmstudio_adapters._errors import APIConnectionError, ConfigError, LMStudioAdapterError
 from lmstudio_adapters._model_config import (
     RaisesConfigErrors,
     accepted_names,
@@ -121,14 +121,22 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
         return clients.key(self.base_url, self.api_key, self.request_timeout, self.max_retries)
 
     def model_info(self) -> ModelInfo | None:
-        """What the server says about this model (one request, made once); None if it cannot say."""
+        """What the server says about this model (asked once); None if it cannot say.
+
+        Raises:
+            APIConnectionError: the server cannot be reached. LlamaIndex reads ``metadata``
+                before every call, so the call fails here, once, instead of failing this lookup
+                (with its retries) and then again (with its own); the next call asks again.
+        """
         if self._model_info is None:
             try:
                 # Discover afresh (api="auto"), not from the shared client's memory, so this LLM
                 # makes the same requests whatever ran before it (cassettes replay the same).
                 info = self.client.get_model(self.model, api=self._discovery_api())
+            except APIConnectionError:
+                raise
             except LMStudioAdapterError:
-                info = None
+                info = None  # not listed, or no model API: the defaults apply
             self._model_info = (info,)
         return self._model_info[0]
 
@@ -139,7 +147,11 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
 
     @property
     def metadata(self) -> LLMMetadata:
-        """Context window, output size and capabilities; constructor values win over the server's."""
+        """Context window, output size and capabilities; constructor values win over the server's.
+
+        Raises:
+            APIConnectionError: the server is needed for a value not given and cannot be reached.
+        """
         info = None
         if self.context_window is None or self.is_function_calling_model is None:
             info = self.model_info()

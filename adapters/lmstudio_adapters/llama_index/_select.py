@@ -53,8 +53,11 @@ class LMStudioFallbackLLM(FunctionCallingLLM):
 
     @property
     def metadata(self) -> LLMMetadata:
-        """The local model's metadata."""
-        return self.primary.metadata
+        """The local model's metadata; the cloud model's while LM Studio cannot be reached."""
+        try:
+            return self.primary.metadata
+        except APIConnectionError:
+            return self.fallback.metadata
 
     def _switch(self, exc: Exception) -> None:
         logger.warning("LM Studio call failed (%s); using the cloud fallback", exc)
