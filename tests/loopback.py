@@ -290,3 +290,35 @@ def client_connections(port: int, timeout: float = 2.0) -> int:
         if count == 0 or time.monotonic() > deadline:
             return count
         time.sleep(0.02)
+
+
+@contextmanager
+def plain_web_server(lifetime: float = 30.0) -> Iterator[str]:
+    """Python's own ``http.server`` on an empty folder: any web server that is not LM Studio.
+
+    GET answers 404 with an HTML page, POST 501 (``Unsupported method``), as
+    ``python -m http.server`` does in a folder without those files.
+    """
+    import functools
+    import tempfile
+    from http.server import SimpleHTTPRequestHandler
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    with tempfile.TemporaryDirectory() as folder:
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=folder))
+        httpd.daemon_threads = True
+        thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        timer = threading.Timer(lifetime, httpd.shutdown)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield f"http://127.0.0.1:{httpd.server_address[1]}"
+        finally:
+            timer.cancel()
+            httpd.shutdown()
+            httpd.server_close()
+            thread.join(5)

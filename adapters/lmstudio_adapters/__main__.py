@@ -138,6 +138,7 @@ CHAT_MAX_TOKENS = 512
 
 #: Below this no model answers anything: the value was most likely meant in other units.
 _SHORTEST_SENSIBLE_TIMEOUT_S = 1.0
+_LISTING_TIMEOUT_S = 10.0
 
 
 def _check_timeout(client: LMStudioClient, say: _Out) -> int:
@@ -152,9 +153,11 @@ def _check_timeout(client: LMStudioClient, say: _Out) -> int:
 
 def _reach(client: LMStudioClient, say: _Out) -> list[ModelInfo] | None:
     """The server's models, or None after saying why it cannot list them."""
-    if client.ping():
-        return client.list_models()
-    try:  # why not: refused, silent, or a server that is not LM Studio
+    reachable = client.ping()
+    try:
+        if reachable:  # listed within a usable limit, whatever the timeout checked above
+            return client.list_models(timeout=max(client.timeout, _LISTING_TIMEOUT_S))
+        # Say why not: refused, silent, or a server that is not LM Studio.
         return client.list_models(timeout=client.settings.probe_timeout, max_retries=0)
     except LMStudioAdapterError as exc:
         say.bad(str(exc))
@@ -180,6 +183,9 @@ def _check_model(client: LMStudioClient, models: list[ModelInfo], say: _Out) -> 
                 f"model {client.model!r} is not listed: no model id, loaded instance or variant matched in any of "
                 f"the server's model lists; {_model_advice(models)}"
             )
+            return 1
+        except LMStudioAdapterError as exc:
+            say.bad(str(exc))
             return 1
     named = "" if info.id == client.model else f" (as {info.id})"
     details = [
