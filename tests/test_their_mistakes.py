@@ -140,6 +140,7 @@ def test_llama_index_refuses_it() -> None:
     with pytest.raises(ConfigError, match="does not take 'colour'\\. Pass server-specific"):
         LMStudioLLM(model="m", colour="blue")
     assert LMStudioLLM(model="m", timeout=5).request_timeout == 5  # the aliases still work
+    assert LMStudioLLM(model_name="m").model == "m"  # as llama-index-llms-lmstudio names it
 
 
 # --- per-call options: one rule for both adapters ---------------------------------------------

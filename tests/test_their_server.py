@@ -115,6 +115,14 @@ def test_default_model_through_both_adapters_and_async(server: LoopbackServer) -
     assert sent_models(server)[:2] == ["local-model", "smol-chat"]
 
 
+def test_default_model_details_are_the_loaded_models(server: LoopbackServer) -> None:
+    """LMStudioLLM.metadata with no model named: the details of the model that would answer."""
+    from lmstudio_adapters.llama_index import LMStudioLLM
+
+    server.route("GET", "/api/v1/models", Reply(body={"models": V1_MODELS["models"][:1]}))
+    assert LMStudioLLM(base_url=server.url).metadata.context_window == 8192
+
+
 def test_doctor_says_what_the_default_means(server: LoopbackServer) -> None:
     llama_cpp_like(server, {"id": "smol-chat"}, {"id": "text-embedding-smol"})
     status, text = run_cli("--url", server.url, "doctor")

@@ -338,6 +338,8 @@ class ClientCore:
         wanted = wanted or self.model
         models = yield from self._models_plan(api=api, timeout=None, max_retries=None)
         found = find_model(models, wanted)
+        if found is None and wanted == DEFAULT_MODEL:
+            found = sole_chat_model(models)  # what a request for it would be served by
         listed = [info.id for info in models]
         used = api if api not in (None, "auto") else self._detected
         order = [flavour for flavour, _ in MODELS_ROUTES]

@@ -106,7 +106,9 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
                 f"LMStudioLLM does not take {describe_unknown(unknown)}. Pass server-specific request "
                 "fields in additional_kwargs={...}."
             )
-        values = with_settings_defaults(values, model_key="model", aliases={"timeout": "request_timeout"})
+        values = with_settings_defaults(
+            values, model_key="model", aliases={"timeout": "request_timeout", "model_name": "model"}
+        )
         return values
 
     @classmethod
@@ -469,7 +471,8 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
 
 @functools.cache
 def _accepted() -> frozenset[str]:
-    return accepted_names(LMStudioLLM.model_fields, extra=("timeout", "class_name"))
+    # The aliases other LlamaIndex LLMs use (llama-index-llms-lmstudio: model_name), and to_dict()'s class_name.
+    return accepted_names(LMStudioLLM.model_fields, extra=("timeout", "model_name", "class_name"))
 
 
 def no_tool_call_error(response: ChatResponse) -> ValueError:
