@@ -124,8 +124,9 @@ def test_langchain_warns_and_sends_it_like_chat_openai(server: LoopbackServer) -
     from lmstudio_adapters.langchain import LMStudioChatModel
 
     server.route(*CHAT, Reply(body=chat_reply()))
-    with pytest.warns(UserWarning, match="does not take 'temprature' \\(did you mean 'temperature'\\?\\)"):
+    with pytest.warns(UserWarning, match="does not take 'temprature' \\(did you mean 'temperature'\\?\\)") as record:
         llm = LMStudioChatModel(model="loop-model", base_url=server.url, temprature=0.1)
+    assert record[0].filename == __file__  # points at the caller's line
     assert (llm.temperature, llm.model_kwargs) == (None, {"temprature": 0.1})
     llm.invoke("Hi")
     assert chat_bodies(server)[0]["temprature"] == 0.1
@@ -137,7 +138,7 @@ def test_llama_index_refuses_it() -> None:
 
     with pytest.raises(ConfigError, match="does not take 'temprature' \\(did you mean 'temperature'\\?\\)"):
         LMStudioLLM(model="m", temprature=0.1)
-    with pytest.raises(ConfigError, match="does not take 'colour'\\. Pass server-specific"):
+    with pytest.raises(ConfigError, match="does not take 'colour'\\. Pass request fields in additional_kwargs"):
         LMStudioLLM(model="m", colour="blue")
     assert LMStudioLLM(model="m", timeout=5).request_timeout == 5  # the aliases still work
     assert LMStudioLLM(model_name="m").model == "m"  # as llama-index-llms-lmstudio names it

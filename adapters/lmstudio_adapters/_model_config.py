@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,9 +24,9 @@ API_KEY_VARIABLE = "LM_STUDIO_API_KEY"
 __all__ = [
     "RaisesConfigErrors",
     "accepted_names",
-    "describe_unknown",
+    "move_unknown",
     "raise_config_error",
-    "unknown_arguments",
+    "refuse_unknown",
     "with_settings_defaults",
 ]
 
@@ -54,6 +55,33 @@ def unknown_arguments(values: Any, accepted: frozenset[str]) -> dict[str, str | 
 def describe_unknown(unknown: dict[str, str | None]) -> str:
     """``'temprature' (did you mean 'temperature'?)``, for each unknown argument."""
     return ", ".join(f"{name!r} (did you mean {close!r}?)" if close else repr(name) for name, close in unknown.items())
+
+
+def move_unknown(values: Any, accepted: frozenset[str], *, owner: str, into: str) -> Any:
+    """LangChain's convention (``ChatOpenAI``): an unknown argument moves to ``into``, with a warning."""
+    unknown = unknown_arguments(values, accepted)
+    if not unknown:
+        return values
+    warnings.warn(
+        f"{owner} does not take {describe_unknown(unknown)}: moved to {into}, so it is sent to the server "
+        "as a request field (LM Studio ignores fields it does not know). Check the spelling.",
+        UserWarning,
+        stacklevel=6,  # the caller's line: past pydantic's validation and our __init__
+    )
+    moved = dict(values.get(into) or {})
+    moved.update((name, values[name]) for name in unknown)
+    return {**{key: value for key, value in values.items() if key not in unknown}, into: moved}
+
+
+def refuse_unknown(values: Any, accepted: frozenset[str], *, owner: str, hint: str) -> None:
+    """A ``ConfigError`` for arguments the model does not take, for frameworks without a catch-all field.
+
+    Raises:
+        ConfigError: naming each unknown argument and the closest known one.
+    """
+    unknown = unknown_arguments(values, accepted)
+    if unknown:
+        raise ConfigError(f"{owner} does not take {describe_unknown(unknown)}. {hint}")
 
 
 def raise_config_error(exc: ValidationError) -> None:

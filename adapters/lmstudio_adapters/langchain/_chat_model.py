@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, Literal
@@ -21,13 +20,7 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from lmstudio_adapters._errors import LMStudioAdapterError
-from lmstudio_adapters._model_config import (
-    RaisesConfigErrors,
-    accepted_names,
-    describe_unknown,
-    unknown_arguments,
-    with_settings_defaults,
-)
+from lmstudio_adapters._model_config import RaisesConfigErrors, accepted_names, move_unknown, with_settings_defaults
 from lmstudio_adapters._pool import AdapterClients, ClientKey, SharedClientsMixin
 from lmstudio_adapters._requests import SAMPLING_FIELDS, split_call_options
 from lmstudio_adapters.langchain._errors import as_langchain_error
@@ -162,7 +155,7 @@ class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
     @model_validator(mode="before")
     @classmethod
     def _defaults_from_settings(cls, values: Any) -> Any:
-        values = _move_unknown_to_model_kwargs(values)
+        values = move_unknown(values, _ACCEPTED, owner="LMStudioChatModel", into="model_kwargs")
         values = with_settings_defaults(values, model_key="model", aliases={"model_name": "model"})
         return values
 
@@ -427,22 +420,6 @@ class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
             profile["reasoning_output"] = True
         self.profile = profile
         return profile
-
-
-def _move_unknown_to_model_kwargs(values: Any) -> Any:
-    """LangChain's convention (``ChatOpenAI``): an unknown argument is sent as a request field, with a warning."""
-    unknown = unknown_arguments(values, _ACCEPTED)
-    if not unknown:
-        return values
-    warnings.warn(
-        f"LMStudioChatModel does not take {describe_unknown(unknown)}: moved to model_kwargs, so it is sent "
-        "to the server as a request field (LM Studio ignores fields it does not know). Check the spelling.",
-        UserWarning,
-        stacklevel=6,
-    )
-    model_kwargs = dict(values.get("model_kwargs") or {})
-    model_kwargs.update((name, values[name]) for name in unknown)
-    return {**{k: v for k, v in values.items() if k not in unknown}, "model_kwargs": model_kwargs}
 
 
 def _strip_title(schema: Mapping[str, Any]) -> dict[str, Any]:

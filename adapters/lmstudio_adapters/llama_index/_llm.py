@@ -28,14 +28,8 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.program.utils import FlexibleModel, create_flexible_model
 from llama_index.core.prompts import PromptTemplate
 
-from lmstudio_adapters._errors import APIConnectionError, ConfigError, LMStudioAdapterError
-from lmstudio_adapters._model_config import (
-    RaisesConfigErrors,
-    accepted_names,
-    describe_unknown,
-    unknown_arguments,
-    with_settings_defaults,
-)
+from lmstudio_adapters._errors import APIConnectionError, LMStudioAdapterError
+from lmstudio_adapters._model_config import RaisesConfigErrors, accepted_names, refuse_unknown, with_settings_defaults
 from lmstudio_adapters._pool import AdapterClients, ClientKey, SharedClientsMixin
 from lmstudio_adapters._requests import split_call_options
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, ModelInfo
@@ -98,14 +92,8 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
     @model_validator(mode="before")
     @classmethod
     def _defaults_from_settings(cls, values: Any) -> Any:
-        unknown = unknown_arguments(values, _accepted())
-        if unknown:
-            # LlamaIndex models are pydantic models that take only their fields; dropping a typo
-            # silently (pydantic's default) would run with settings the caller did not ask for.
-            raise ConfigError(
-                f"LMStudioLLM does not take {describe_unknown(unknown)}. Pass server-specific request "
-                "fields in additional_kwargs={...}."
-            )
+        # LlamaIndex models take only their fields, and pydantic would drop a typo silently.
+        refuse_unknown(values, _accepted(), owner="LMStudioLLM", hint="Pass request fields in additional_kwargs={...}.")
         values = with_settings_defaults(
             values, model_key="model", aliases={"timeout": "request_timeout", "model_name": "model"}
         )
