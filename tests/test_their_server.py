@@ -265,3 +265,22 @@ def test_lm_studio_failing_is_not_called_another_server(server: LoopbackServer) 
     server.route("GET", "/v1/models", Reply(status=500, body={"error": "boom"}))
     with LMStudioClient(server.url, max_retries=0) as client, pytest.raises(ServerError):
         client.list_models()
+
+
+def test_a_web_app_answering_200_everywhere(server: LoopbackServer) -> None:
+    """A single-page web app answers every path with 200 and its HTML: still not LM Studio."""
+    page = Reply(body="<!doctype html><html><body>app</body></html>", content_type="text/html")
+    for path in ("/api/v1/models", "/api/v0/models", "/v1/models"):
+        server.route("GET", path, page)
+    with LMStudioClient(server.url) as client, pytest.raises(BadRequestError) as info:
+        client.list_models()
+    assert "answers but is not LM Studio (GET /api/v1/models: HTTP 200, not a model list;" in str(info.value)
+
+
+def test_lm_studio_at_a_wrong_path_says_so(server: LoopbackServer) -> None:
+    """LM Studio's own 'Unexpected endpoint' on every route: the URL's path is wrong, not the server."""
+    server.routes.clear()  # LM Studio answers each unknown route with HTTP 200 and an error
+    with LMStudioClient(server.url + "/lmstudio") as client, pytest.raises(BadRequestError) as info:
+        client.list_models()
+    assert "does not serve GET /lmstudio/v1/models" in str(info.value)
+    assert "not LM Studio" not in str(info.value)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from lmstudio_adapters._checks import check_api_key, check_max_retries, check_timeout
 from lmstudio_adapters._errors import APIStatusError, AuthenticationError, ConfigError, ResponseError
-from lmstudio_adapters._mapping import decode_body, map_transport_errors, not_lm_studio, status_error
+from lmstudio_adapters._mapping import decode_body, is_unknown_route, map_transport_errors, not_lm_studio, status_error
 from lmstudio_adapters._reasoning import split_think_tags
 from lmstudio_adapters._requests import (
     SAMPLING_FIELDS,
@@ -320,7 +320,8 @@ class ClientCore:
                     self._detected = candidate
                     logger.debug("server at %s speaks the %s model API", self.base_url, candidate)
                 return models
-            if len(candidates) == 1:
+            if len(candidates) == 1 or (path == "/v1/models" and is_unknown_route(body)):
+                # LM Studio itself, without even /v1/models here: LM_STUDIO_URL has a wrong path.
                 raise self._error(call, 200, json.dumps(body).encode())
             seen.append(f"{call.method} {path}: HTTP 200, not a model list")
             last = None

@@ -33,7 +33,14 @@ from lmstudio_adapters._errors import (
 from lmstudio_adapters._routes import DEFAULT_MODEL
 from lmstudio_adapters._secrets import redact, redact_bytes
 
-__all__ = ["error_message_of", "is_model_not_found", "map_transport_errors", "not_lm_studio", "status_error"]
+__all__ = [
+    "error_message_of",
+    "is_model_not_found",
+    "is_unknown_route",
+    "map_transport_errors",
+    "not_lm_studio",
+    "status_error",
+]
 
 _CONTEXT_PATTERNS = (
     "context length",  # 0.2.x-0.3.x "...loaded with context length of only M tokens"; 0.4.21 stream error
@@ -102,6 +109,11 @@ def is_model_not_found(message: str, code: str) -> bool:
         or "invalid model identifier" in lowered
         or ("model" in lowered and "not found" in lowered)
     )
+
+
+def is_unknown_route(body: Any) -> bool:
+    """Whether a body is LM Studio's own answer to a route it does not have (sent with HTTP 200)."""
+    return _UNKNOWN_ROUTE in error_message_of(body, b"")[0].lower()
 
 
 def not_lm_studio(base_url: str, seen: str, **common: Any) -> BadRequestError:
