@@ -190,3 +190,26 @@ def test_refused_port_costs_the_same_in_both_adapters(caplog: pytest.LogCaptureF
                 make(url)()
             attempts[name] = sum("(attempt" in record.getMessage() for record in caplog.records)
     assert attempts == {"langchain": 3, "llama_index": 3}  # one call's three tries each, not six
+
+
+def test_runtime_fallback_when_the_lookup_cannot_connect() -> None:
+    """select_llm(runtime_fallback=True): the lookup's connection error switches to the cloud, once."""
+    from llama_index.core.llms import ChatMessage
+
+    from lmstudio_adapters.llama_index import select_llm
+    from tests.loopback import serve
+    from tests.test_selector import cloud_kwargs
+
+    with serve() as cloud:
+        cloud.route(*CHAT, Reply(body=chat_reply("from the cloud")))
+        with serve() as lmstudio:  # up while the selector probes, gone before the first call
+            llm = select_llm(
+                "loop-model",
+                base_url=lmstudio.url,
+                fallback="openai:gpt-4o-mini",
+                runtime_fallback=True,
+                cloud_kwargs=cloud_kwargs(cloud),
+                max_retries=0,
+            )
+        assert llm.chat([ChatMessage(role="user", content="hi")]).message.content == "from the cloud"
+        assert llm.metadata.model_name == "gpt-4o-mini"  # the cloud model's, while LM Studio is away

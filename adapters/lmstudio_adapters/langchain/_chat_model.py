@@ -34,6 +34,8 @@ from lmstudio_adapters.langchain._messages import (
 __all__ = ["LMStudioChatModel"]
 
 _SAMPLING_KEYS = tuple(name for name in SAMPLING_FIELDS if name != "stop")  # `stop` is LangChain's own argument
+# Per-call keyword arguments LangChain passes for itself, never sent.
+_LANGCHAIN_ONLY = frozenset({"ls_structured_output_format", "stream"})
 
 
 class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
@@ -214,8 +216,7 @@ class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
         return {key: getattr(self, key) for key in _SAMPLING_ATTRIBUTES if getattr(self, key) is not None}
 
     def _request(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
-        kwargs.pop("ls_structured_output_format", None)
-        kwargs.pop("stream", None)
+        kwargs = {k: v for k, v in kwargs.items() if k not in _LANGCHAIN_ONLY}
         fields, extra, options = split_call_options(kwargs)
         request: dict[str, Any] = self._sampling()
         request.update(fields)
