@@ -56,7 +56,8 @@ def find_model(models: list[ModelInfo], name: str) -> ModelInfo | None:
 
     In order: the id (``/api/v1`` key, ``/api/v0`` or ``/v1`` id), a loaded instance id
     (``my-qwen``, ``key:2``), a variant (``key@4bit``), then the same without the publisher
-    (``qwen3-4b`` for ``qwen/qwen3-4b``), a ``@quant`` or a ``:N`` instance suffix.
+    (``qwen3-4b`` for ``qwen/qwen3-4b``), a ``@quant`` or a ``:N`` instance suffix
+    (docs/lmstudio-api.md, section 4).
     """
     for matches in (
         lambda info: info.id == name,
@@ -76,8 +77,9 @@ def find_model(models: list[ModelInfo], name: str) -> ModelInfo | None:
 def sole_chat_model(models: list[ModelInfo]) -> ModelInfo | None:
     """The model a request for :data:`DEFAULT_MODEL` means: the server's one chat model, if it has one.
 
-    LM Studio's own rule: with one model loaded, any model id is served by it. So among
-    several listed chat models, the one that is loaded counts; with none or several, None.
+    LM Studio's own rule: with one model loaded, any model id is served by it
+    (docs/lmstudio-api.md, section 3). So among several listed chat models, the one that is
+    loaded counts; with none or several, None.
     """
     chat = [info for info in models if not info.is_embedding_model]
     if len(chat) > 1:
