@@ -163,7 +163,7 @@ def doctor_loaded(client: LMStudioClient, ok: Callable[[str], None], info: Calla
     try:
         loaded = client.list_loaded_models()
     except FeatureNotSupportedError as exc:
-        info(f"loaded models: not reported by this server ({exc.since}+ says)")
+        info(f"loaded models: not reported by this server (needs LM Studio {exc.since}+)")
         return
     shown = ", ".join(_describe(m) + ("" if m.status == "loaded" else " (loading)") for m in loaded)
     ok(f"in memory: {shown or 'nothing (the first request will load its model just in time)'}")
