@@ -155,7 +155,7 @@ def _tqdm_bar(model: str, out: TextIO) -> _TqdmReporter | None:
     if importlib.util.find_spec("tqdm") is None:
         return None
     tqdm = importlib.import_module("tqdm").tqdm
-    return _TqdmReporter(tqdm(total=None, desc=model, unit="B", unit_scale=True, unit_divisor=1024, file=out))
+    return _TqdmReporter(tqdm(total=None, desc=model, unit="B", unit_scale=True, unit_divisor=1000, file=out))
 
 
 def doctor_loaded(client: LMStudioClient, ok: Callable[[str], None], info: Callable[[str], None]) -> None:
