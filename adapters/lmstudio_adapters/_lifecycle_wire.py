@@ -207,14 +207,18 @@ def router_status(body: Any, model: str) -> tuple[str | None, bool]:
 
 def listed_unloaded(api: LifecycleApi, body: Any, model: str) -> bool:
     """Whether a listing names ``model`` and says it is not (yet) in memory."""
-    if any(model in (m.instance_id, m.model) and m.status == "loaded" for m in loaded_models(api, body)):
+    if not isinstance(body, dict) or "error" in body:
         return False
     if api == "lmstudio":
-        items = body.get("models") if isinstance(body, dict) else None
-        return any(isinstance(i, dict) and i.get("key") == model for i in items or [])
-    if api in ("v0", "router"):
-        data = body.get("data") if isinstance(body, dict) else None
-        return any(isinstance(i, dict) and i.get("id") == model for i in data or [])
+        if any(model in (m.instance_id, m.model) for m in loaded_models(api, body)):
+            return False
+        return any(isinstance(item, dict) and item.get("key") == model for item in body.get("models") or [])
+    if api == "router":
+        value, _ = router_status(body, model)
+        return value is not None and value != "loaded"
+    if api == "v0":
+        data = body.get("data") or []
+        return any(isinstance(i, dict) and i.get("id") == model and i.get("state") == "not-loaded" for i in data)
     return False
 
 

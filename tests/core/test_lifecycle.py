@@ -398,3 +398,15 @@ def test_router_unload_that_never_finishes_times_out(server: LoopbackServer) -> 
     server.route("GET", "/models", Reply(body=router_listing({"second": {"value": "loaded"}})))
     with LMStudioClient(server.url, timeout=0.3) as client, pytest.raises(APITimeoutError, match="still lists"):
         client.unload_model("second")
+
+
+def test_timeout_on_a_server_without_states_keeps_plain_message(server: LoopbackServer) -> None:
+    """A /v1-only server does not say what is loaded: no hint, one listing at most."""
+    server.route("POST", "/v1/chat/completions", Reply(body=chat_reply("H"), delay=1.0))
+    with (
+        LMStudioClient(server.url, model="loop-model", timeout=0.2, max_retries=0, api="openai") as client,
+        pytest.raises(APITimeoutError) as caught,
+    ):
+        client.chat([{"role": "user", "content": "hi"}])
+    assert "probably loading" not in str(caught.value)
+    assert len([p for p in paths(server) if p.startswith("GET")]) <= 1
