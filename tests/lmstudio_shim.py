@@ -80,7 +80,7 @@ def download_job(status: str, done: int | None = None, *, rate: float | None = N
 
 
 def lmstudio_04(server: LoopbackServer, *, gemma_loaded: bool = False) -> LoopbackServer:
-    """Script LM Studio 0.4's lifecycle routes; a load makes the next listing show Gemma loaded."""
+    """Script LM Studio 0.4's lifecycle routes; the second and later listings show Gemma loaded."""
     server.route(
         "GET",
         "/api/v1/models",
