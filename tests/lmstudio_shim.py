@@ -33,6 +33,8 @@ def _v1_entry(key: str, kind: str, instances: list[dict[str, Any]], max_ctx: int
         "max_context_length": max_ctx,
         "format": "gguf",
         "capabilities": {"vision": False, "trained_for_tool_use": kind == "llm"},
+        "variants": [f"{key}@4bit"],
+        "selected_variant": f"{key}@4bit",
     }
 
 

@@ -31,6 +31,7 @@ from lmstudio_adapters._lifecycle_wire import (
     LifecycleApi,
     LoadedModel,
     download_progress,
+    find_loaded,
     listed_unloaded,
     loaded_models,
     router_status,
@@ -267,9 +268,9 @@ class LifecycleCore(ClientCore):
 
     def _ensure_plan(self, model: str, config: Mapping[str, Any]) -> LifecyclePlan:
         api, body = yield from self._lifecycle_plan(listing=True)
-        for loaded in loaded_models(api, body):
-            if model in (loaded.instance_id, loaded.model) and loaded.status == "loaded":
-                return loaded
+        loaded = find_loaded(api, body, model)
+        if loaded is not None:
+            return loaded
         if api in ("lmstudio", "router"):
             config = dict(config)
             return (yield from self._load_plan(model, config.pop("context_length", None), config, api))

@@ -47,6 +47,7 @@ __all__ = [
     "LifecycleApi",
     "LoadedModel",
     "download_progress",
+    "find_loaded",
     "listed_unloaded",
     "loaded_models",
     "router_status",
@@ -191,6 +192,20 @@ def loaded_models(api: LifecycleApi, body: Any) -> list[LoadedModel]:
                     )
                 )
     return found
+
+
+def find_loaded(api: LifecycleApi, body: Any, model: str) -> LoadedModel | None:
+    """The loaded instance ``model`` names: an instance id, a model key, or (0.4) one of its variants."""
+    loaded = [m for m in loaded_models(api, body) if m.status == "loaded"]
+    for instance in loaded:
+        if model in (instance.instance_id, instance.model):
+            return instance
+    if api == "lmstudio":
+        for item in body.get("models") or []:
+            variants = item.get("variants") if isinstance(item, dict) else None
+            if isinstance(variants, list) and model in variants:
+                return next((m for m in loaded if m.model == item.get("key")), None)
+    return None
 
 
 def router_status(body: Any, model: str) -> tuple[str | None, bool]:

@@ -131,7 +131,8 @@ def test_ensure_loaded_when_loaded_makes_no_load_request(server: LoopbackServer)
     with client_for(server) as client:
         assert client.ensure_loaded("my-qwen").model == QWEN
         assert client.ensure_loaded(QWEN).instance_id == "my-qwen"
-    assert paths(server) == ["GET /api/v1/models", "GET /api/v1/models"]
+        assert client.ensure_loaded(f"{QWEN}@4bit").instance_id == "my-qwen"  # a variant of it
+    assert paths(server) == ["GET /api/v1/models"] * 3
 
 
 def test_ensure_loaded_loads_the_clients_model(server: LoopbackServer) -> None:
