@@ -37,7 +37,7 @@ def client(real_server: LocalModelServer, sent: list[str]) -> Iterator[LMStudioC
 
 
 def test_load_use_unload_the_second_model(client: LMStudioClient, sent: list[str]) -> None:
-    """Load Gemma, see it listed, generate with it, unload it, see it gone."""
+    """Load Gemma, see it listed, chat with it (its GGUF's own template), unload it, see it gone."""
     assert CHAT_MODEL in {m.instance_id for m in client.list_loaded_models()}
     loaded = client.load_model(COMPLETION_MODEL)
     assert loaded == LoadedModel(
@@ -46,8 +46,8 @@ def test_load_use_unload_the_second_model(client: LMStudioClient, sent: list[str
     assert "POST /models/load" in sent
     listed = {m.instance_id: m for m in client.list_loaded_models()}
     assert listed[COMPLETION_MODEL].status == "loaded"
-    # Base Gemma has no chat template in this preset: it generates through /v1/completions.
-    reply = client.complete("The capital of France is", model=COMPLETION_MODEL, max_tokens=4, temperature=0)
+    reply = client.chat([{"role": "user", "content": "Say hi"}], model=COMPLETION_MODEL, max_tokens=4, temperature=0)
+    assert isinstance(reply.message.content, str)
     assert reply.usage is not None
     assert reply.usage.completion_tokens > 0
     client.unload_model(COMPLETION_MODEL)
