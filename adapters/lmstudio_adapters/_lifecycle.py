@@ -199,7 +199,11 @@ class LifecycleCore(ClientCore):
 
     def _router_load_plan(self, model: str) -> LifecyclePlan:
         call = self._call("POST", "/models/load", {"model": model}, model=model, timeout=None, max_retries=0)
-        self._checked(call, (yield call))
+        try:
+            self._checked(call, (yield call))
+        except APIStatusError as exc:
+            if "already running" not in exc.server_message:  # loaded just in time meanwhile: fine
+                raise
         deadline = time.monotonic() + self.load_timeout
         started, poll = False, 0
         while True:

@@ -411,3 +411,13 @@ def test_timeout_on_a_server_without_states_keeps_plain_message(server: Loopback
         client.chat([{"role": "user", "content": "hi"}])
     assert "probably loading" not in str(caught.value)
     assert len([p for p in paths(server) if p.startswith("GET")]) <= 1
+
+
+def test_router_load_of_a_running_model_returns_it(server: LoopbackServer) -> None:
+    """The router answers 400 "model is already running" (e.g. loaded just in time): that is a success."""
+    llama_router(server)
+    running = {"error": {"code": 400, "message": "model is already running", "type": "invalid_request_error"}}
+    server.route("POST", "/models/load", Reply(status=400, body=running))
+    server.route("GET", "/models", Reply(body=router_listing({"second": {"value": "loaded"}})))
+    with LMStudioClient(server.url, max_retries=0) as client:
+        assert client.load_model("second").instance_id == "second"
