@@ -16,6 +16,8 @@ from lmstudio_adapters._errors import (
     ClientClosedError,
     ConfigError,
     ContextLengthError,
+    DownloadError,
+    FeatureNotSupportedError,
     InputError,
     LMStudioAdapterError,
     MissingDependencyError,
@@ -33,6 +35,7 @@ if _TYPE_CHECKING:
     from lmstudio_adapters._async_client import AsyncLMStudioClient
     from lmstudio_adapters._client import LMStudioClient
     from lmstudio_adapters._config import LMStudioSettings
+    from lmstudio_adapters._lifecycle_wire import DownloadProgress, LoadedModel
     from lmstudio_adapters._schemas import (
         ChatCompletion,
         ChatCompletionChunk,
@@ -59,10 +62,12 @@ _LAZY = {
     "ChatMessage": "lmstudio_adapters._schemas",
     "Completion": "lmstudio_adapters._schemas",
     "Decision": "lmstudio_adapters._selector",
+    "DownloadProgress": "lmstudio_adapters._lifecycle_wire",
     "EmbeddingResponse": "lmstudio_adapters._schemas",
     "GenerationStats": "lmstudio_adapters._schemas",
     "LMStudioClient": "lmstudio_adapters._client",
     "LMStudioSettings": "lmstudio_adapters._config",
+    "LoadedModel": "lmstudio_adapters._lifecycle_wire",
     "ModelInfo": "lmstudio_adapters._schemas",
     "ProbeResult": "lmstudio_adapters._selector",
     "Stream": "lmstudio_adapters._stream",
@@ -92,12 +97,16 @@ __all__ = [
     "ConfigError",
     "ContextLengthError",
     "Decision",
+    "DownloadError",
+    "DownloadProgress",
     "EmbeddingResponse",
+    "FeatureNotSupportedError",
     "GenerationStats",
     "InputError",
     "LMStudioAdapterError",
     "LMStudioClient",
     "LMStudioSettings",
+    "LoadedModel",
     "MissingDependencyError",
     "ModelInfo",
     "ModelNotFoundError",

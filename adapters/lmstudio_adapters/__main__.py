@@ -1,4 +1,4 @@
-"""The ``lmstudio-adapters`` command: ``doctor``, ``models``, ``chat`` and ``demo``.
+"""The ``lmstudio-adapters`` command: ``doctor``, ``models``, ``chat``, ``demo``; ``ps``, ``load``, ``unload``, ``get``.
 
 Errors print as one line (the exception's own message, which says what to do); ``--debug``
 shows the traceback. Colour and tables only when stdout is a terminal.
@@ -15,6 +15,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
+from lmstudio_adapters._cli_models import COMMANDS as MODEL_COMMANDS
+from lmstudio_adapters._cli_models import add_commands as add_model_commands
+from lmstudio_adapters._cli_models import doctor_loaded
+from lmstudio_adapters._cli_models import run_command as run_model_command
 from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._config import LMStudioSettings
 from lmstudio_adapters._errors import LMStudioAdapterError, ModelNotFoundError
@@ -98,6 +102,7 @@ def doctor(client: LMStudioClient, out: TextIO) -> int:
         say.ok(f"API: {names.get(client.detected_api or '', '?')}")
         loaded = [m.id for m in models if m.is_loaded]
         say.ok(f"{len(models)} model(s); loaded: {', '.join(loaded) if loaded else 'none reported'}")
+        doctor_loaded(client, say.ok, say.info)
         problems += _check_model(client, models, say)
     for extra, module in (("langchain", "langchain_core"), ("llama-index", "llama_index.core")):
         try:
@@ -272,6 +277,7 @@ def _parser() -> argparse.ArgumentParser:
         "demo", parents=[common], help="doctor plus a demo chain; starts a local model server if needed"
     )
     demo.add_argument("--local", action="store_true", help="always use the embedded local server")
+    add_model_commands(commands)
     return parser
 
 
@@ -291,6 +297,8 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
             return 0
         if args.command == "chat":
             return chat(client, args.prompt, out, max_tokens=args.max_tokens)
+        if args.command in MODEL_COMMANDS:
+            return run_model_command(args, client, out)
     from lmstudio_adapters._demo import run_demo
 
     return run_demo(args, settings, out)

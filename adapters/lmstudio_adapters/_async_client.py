@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import SecretStr
 
-from lmstudio_adapters._core import Call, ClientCore, Plan, T, logger
+from lmstudio_adapters._core import Call, Plan, T, logger
 from lmstudio_adapters._deadline import Deadline, async_deadline_transport, current
 from lmstudio_adapters._errors import (
     APIConnectionError,
@@ -24,6 +24,7 @@ from lmstudio_adapters._errors import (
     LMStudioAdapterError,
     ModelNotFoundError,
 )
+from lmstudio_adapters._lifecycle_clients import AsyncLifecycleMethods
 from lmstudio_adapters._limits import MAX_BODY_BYTES, body_too_large
 from lmstudio_adapters._loop_pools import LoopPools
 from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_status
@@ -37,7 +38,7 @@ from lmstudio_adapters._stream import AsyncStream
 __all__ = ["AsyncLMStudioClient"]
 
 
-class AsyncLMStudioClient(ClientCore):
+class AsyncLMStudioClient(AsyncLifecycleMethods):
     """Asyncio client for an LM Studio server; the arguments are those of :class:`LMStudioClient`.
 
     Safe to share across tasks. Use ``async with`` or ``await client.aclose()`` to release
@@ -126,7 +127,7 @@ class AsyncLMStudioClient(ClientCore):
                         response = await http.send(request, stream=True)
                 except APITimeoutError as exc:
                     if not isinstance(exc.__cause__, httpx.ConnectTimeout):
-                        raise
+                        raise await self._explain_timeout(call, exc) from exc.__cause__
                     error: APIStatusError | APIConnectionError = exc
                     retry_after, retryable = None, True
                 except APIConnectionError as exc:

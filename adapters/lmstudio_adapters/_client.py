@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import SecretStr
 
-from lmstudio_adapters._core import Call, ClientCore, Plan, T, logger
+from lmstudio_adapters._core import Call, Plan, T, logger
 from lmstudio_adapters._deadline import Deadline, current, deadline_transport
 from lmstudio_adapters._errors import (
     APIConnectionError,
@@ -20,6 +20,7 @@ from lmstudio_adapters._errors import (
     LMStudioAdapterError,
     ModelNotFoundError,
 )
+from lmstudio_adapters._lifecycle_clients import SyncLifecycleMethods
 from lmstudio_adapters._limits import MAX_BODY_BYTES, body_too_large
 from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_status
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, Completion, EmbeddingResponse, ModelInfo
@@ -32,7 +33,7 @@ from lmstudio_adapters._stream import Stream
 __all__ = ["LMStudioClient"]
 
 
-class LMStudioClient(ClientCore):
+class LMStudioClient(SyncLifecycleMethods):
     """Synchronous client for an LM Studio server (any version from 0.2.8).
 
     Inference goes to the OpenAI-compatible ``/v1`` routes that every version serves;
@@ -140,7 +141,7 @@ class LMStudioClient(ClientCore):
                     # A timeout that is not a connect timeout may be a slow generation: repeating
                     # it would only double the wait.
                     if not isinstance(exc.__cause__, httpx.ConnectTimeout):
-                        raise
+                        raise self._explain_timeout(call, exc) from exc.__cause__
                     error: APIStatusError | APIConnectionError = exc
                     retry_after, retryable = None, True
                 except APIConnectionError as exc:

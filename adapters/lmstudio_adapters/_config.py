@@ -16,6 +16,7 @@ from lmstudio_adapters._urls import URL_EXPECTED, normalize_base_url
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_LOAD_TIMEOUT_MS",
     "DEFAULT_MODEL",
     "DEFAULT_TIMEOUT_MS",
     "LMStudioSettings",
@@ -25,6 +26,10 @@ __all__ = [
 
 DEFAULT_BASE_URL = "http://localhost:1234"
 DEFAULT_TIMEOUT_MS = 30_000
+#: Loading reads the whole model from disk into (GPU) memory: ~8 s for a 1B model, 15-25 s
+#: for a 20B, minutes for a 70B or from a network drive. Ten minutes lets those finish
+#: instead of abandoning a load that would have worked; a hung server still ends.
+DEFAULT_LOAD_TIMEOUT_MS = 600_000
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_PROBE_TIMEOUT_MS = 1_000
 DEFAULT_PROBE_CACHE_TTL_S = 30.0
@@ -42,6 +47,7 @@ _EXPECTED = {
     "api": "one of auto, openai, v0, v1",
     "prefer": "one of local, cloud, local-only",
     "fallback": "a provider:model string such as openai:gpt-4o-mini",
+    "load_timeout_ms": f"a whole number of milliseconds greater than 0 and at most {_MAX_TIMEOUT_MS}, such as 600000",
     "probe_timeout_ms": f"a whole number of milliseconds greater than 0 and at most {_MAX_TIMEOUT_MS}, such as 1000",
     "probe_cache_ttl": "a number of seconds, 0 or more, such as 30",
     "api_key": "a token string",
@@ -84,6 +90,11 @@ class LMStudioSettings(BaseSettings):
 
     api: ApiFlavor = Field(default="auto", validation_alias="LM_STUDIO_API")
     """Model-listing API: ``auto`` detects it once per client (``LM_STUDIO_API``)."""
+
+    load_timeout_ms: int = Field(
+        default=DEFAULT_LOAD_TIMEOUT_MS, gt=0, le=_MAX_TIMEOUT_MS, validation_alias="LM_STUDIO_LOAD_TIMEOUT"
+    )
+    """Limit for loading a model in **milliseconds** (``LM_STUDIO_LOAD_TIMEOUT``). Default 600000 (10 min)."""
 
     probe_timeout_ms: int = Field(
         default=DEFAULT_PROBE_TIMEOUT_MS, gt=0, le=_MAX_TIMEOUT_MS, validation_alias="LM_STUDIO_PROBE_TIMEOUT"
@@ -141,6 +152,11 @@ class LMStudioSettings(BaseSettings):
     def timeout_source(self) -> str:
         """Where :attr:`timeout` comes from, as error messages name it: ``LM_STUDIO_TIMEOUT=30000 (ms)``."""
         return f"LM_STUDIO_TIMEOUT={self.timeout_ms} (ms)"
+
+    @property
+    def load_timeout(self) -> float:
+        """The model-loading timeout in seconds."""
+        return self.load_timeout_ms / 1000
 
     @property
     def probe_timeout(self) -> float:

@@ -18,7 +18,9 @@ LMStudioAdapterError
     │   │   └── ModelNotLoadedError     no model loaded / failed to load
     │   ├── RateLimitError
     │   └── ServerError
-    └── ResponseError                   malformed JSON or SSE, error event mid-stream
+    ├── ResponseError                   malformed JSON or SSE, error event mid-stream
+    ├── FeatureNotSupportedError        the server has no route for this (names the version that adds it)
+    └── DownloadError                   a model download failed or stalled (.progress)
 ```
 
 The base is not called ``LMStudioError``: the official ``lmstudio`` SDK owns that name,
@@ -41,6 +43,8 @@ __all__ = [
     "ClientClosedError",
     "ConfigError",
     "ContextLengthError",
+    "DownloadError",
+    "FeatureNotSupportedError",
     "InputError",
     "LMStudioAdapterError",
     "MissingDependencyError",
@@ -238,6 +242,32 @@ class ServerError(APIStatusError):
 
 class ResponseError(APIError):
     """The server's answer could not be understood, or a stream broke off with an error."""
+
+
+class FeatureNotSupportedError(APIError):
+    """The server has no route for this operation (for example loading a model before LM Studio 0.4).
+
+    Attributes:
+        feature: What was asked for (``load``, ``unload``, ``download``, ``list loaded models``).
+        since: The LM Studio version that adds it, such as ``0.4.0``.
+    """
+
+    def __init__(self, message: str, *, feature: str, since: str, method: str = "", url: str = "") -> None:
+        super().__init__(message, method=method, url=url)
+        self.feature = feature
+        self.since = since
+
+
+class DownloadError(APIError):
+    """A model download failed, or made no progress for too long.
+
+    Attributes:
+        progress: The last state the server reported (a ``DownloadProgress``), if any.
+    """
+
+    def __init__(self, message: str, *, progress: Any = None, method: str = "", url: str = "") -> None:
+        super().__init__(message, method=method, url=url)
+        self.progress = progress
 
 
 def _set_public_module() -> None:

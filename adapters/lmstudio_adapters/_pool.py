@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pydantic import SecretStr
 
     from lmstudio_adapters._config import LMStudioSettings
+    from lmstudio_adapters._lifecycle_wire import LoadedModel
 
 __all__ = ["AdapterClients", "ClientKey", "SharedClientsMixin", "client_key", "shared_async_client", "shared_client"]
 
@@ -181,3 +182,19 @@ class SharedClientsMixin:
     def async_client(self) -> AsyncLMStudioClient:
         """The shared async client for this model's settings (created on first use)."""
         return shared_async_client(self._client_key())
+
+    def _lifecycle_model(self) -> str:
+        return str(getattr(self, "model", "") or getattr(self, "model_name", ""))
+
+    def ensure_loaded(self, **config: Any) -> LoadedModel:
+        """Make sure this model is in LM Studio's memory; load it if it is not.
+
+        Call it once before the first request to avoid the just-in-time load counting against
+        the request timeout. ``config`` takes load options such as ``context_length``; see
+        :meth:`lmstudio_adapters.LMStudioClient.ensure_loaded`.
+        """
+        return self.client.ensure_loaded(self._lifecycle_model(), **config)
+
+    async def aensure_loaded(self, **config: Any) -> LoadedModel:
+        """The async form of :meth:`ensure_loaded`."""
+        return await self.async_client.ensure_loaded(self._lifecycle_model(), **config)
