@@ -65,6 +65,7 @@ class AsyncLMStudioClient(ClientCore):
         headers: Mapping[str, str] | None = None,
         settings: LMStudioSettings | None = None,
         http_client: httpx.AsyncClient | None = None,
+        max_connections: int | None = None,
     ) -> None:
         super().__init__(
             base_url=base_url,
@@ -77,6 +78,7 @@ class AsyncLMStudioClient(ClientCore):
             stream_usage=stream_usage,
             headers=headers,
             settings=settings,
+            max_connections=max_connections,
         )
         self._given_http = http_client
         self._pools = LoopPools(

@@ -203,17 +203,25 @@ def _connect_cause(exc: BaseException) -> str:
 
 @contextmanager
 def map_transport_errors(
-    *, method: str, url: str, base_url: str, timeout: float, timeout_source: str
+    *, method: str, url: str, base_url: str, timeout: float, timeout_source: str, max_connections: int | None = None
 ) -> Iterator[None]:
     """Turn httpx transport failures into our connection and timeout errors (``from exc``)."""
     try:
         yield
+    except httpx.PoolTimeout as exc:
+        raise APITimeoutError(
+            f"No connection to LM Studio at {base_url} became free: all {max_connections} of this client's "
+            "connections stayed busy. Raise max_connections= (or LM_STUDIO_MAX_CONNECTIONS), or close "
+            "streams you no longer read.",
+            method=method,
+            url=url,
+            timeout=timeout,
+        ) from exc
     except httpx.TimeoutException as exc:
         phase = {
             httpx.ConnectTimeout: "connecting",
             httpx.ReadTimeout: "waiting for the answer",
             httpx.WriteTimeout: "sending the request",
-            httpx.PoolTimeout: "waiting for a free connection",
         }.get(type(exc), "waiting")
         raise APITimeoutError(
             f"LM Studio at {base_url} did not answer within {timeout:g} s ({phase}; limit from "
