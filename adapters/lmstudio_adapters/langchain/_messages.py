@@ -11,13 +11,19 @@ from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
     BaseMessage,
+    HumanMessage,
+    HumanMessageChunk,
     InvalidToolCall,
+    SystemMessage,
+    SystemMessageChunk,
     ToolCall,
     ToolCallChunk,
+    ToolMessage,
 )
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 from langchain_core.messages.utils import convert_to_openai_messages
 
+from lmstudio_adapters._requests import WireMessages, normalise_message
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, GenerationStats, Usage
 from lmstudio_adapters._schemas import ToolCall as WireToolCall
 
@@ -26,13 +32,45 @@ __all__ = ["PROVIDER", "chunk_to_message", "completion_to_message", "to_wire_mes
 PROVIDER = "lmstudio"
 
 
-def to_wire_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    """LangChain messages as OpenAI-style dicts (images as ``image_url`` parts, tool calls with JSON args).
+# Message types whose plain-text form is one dict with nothing to check (a known role, string content).
+_PLAIN_ROLES: dict[type, str] = {
+    HumanMessage: "user",
+    HumanMessageChunk: "user",
+    AIMessage: "assistant",
+    AIMessageChunk: "assistant",
+    SystemMessage: "system",
+    SystemMessageChunk: "system",
+}
+# additional_kwargs that convert_to_openai_messages turns into fields of the message.
+_RESERVED_KWARGS = frozenset({"refusal", "__openai_role__"})
+
+
+def to_wire_messages(messages: Sequence[BaseMessage]) -> WireMessages:
+    """LangChain messages as LM Studio wire dicts (images as ``image_url`` parts, tool calls with JSON args).
 
     Anthropic-style ``tool_use`` blocks in AI content are dropped (the ``tool_calls`` carry
-    them); reasoning from earlier turns is not sent back.
+    them); reasoning from earlier turns is not sent back. Plain text messages are made here
+    directly; every other message goes through ``convert_to_openai_messages`` and the core's
+    check, so each message is converted and checked once.
     """
-    return list(convert_to_openai_messages(list(messages)))
+    wire = WireMessages()
+    for message in messages:
+        role = _PLAIN_ROLES.get(type(message))
+        content = message.content
+        if (
+            role is not None
+            and type(content) is str
+            and not message.name
+            and not (role == "assistant" and message.tool_calls)  # type: ignore[attr-defined]
+            and not _RESERVED_KWARGS.intersection(message.additional_kwargs)
+        ):
+            wire.append({"role": role, "content": content})
+        elif type(message) is ToolMessage and type(content) is str and message.tool_call_id and not message.name:
+            wire.append({"role": "tool", "tool_call_id": message.tool_call_id, "content": content})
+        else:
+            for converted in convert_to_openai_messages([message]):
+                wire.append(normalise_message(converted, len(wire)))
+    return wire
 
 
 def stable_call_id(index: int, name: str, arguments: str) -> str:
