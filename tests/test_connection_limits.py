@@ -18,7 +18,7 @@ from lmstudio_adapters._errors import APITimeoutError
 from lmstudio_adapters._mapping import map_transport_errors
 from lmstudio_adapters.langchain import LMStudioChatModel, LMStudioEmbeddings
 from lmstudio_adapters.llama_index import LMStudioEmbedding, LMStudioLLM
-from tests.loopback import Reply, chat_reply, serve
+from tests.loopback import Reply, chat_chunk, chat_reply, serve, sse_reply
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 FRAMEWORK_CLASSES = [
@@ -94,15 +94,34 @@ def test_a_small_limit_queues_requests_and_all_complete() -> None:
 
 
 def test_waiting_for_a_connection_does_not_use_up_the_request_timeout() -> None:
-    """One connection, three requests of 0.6 s, timeout 1 s: the third waits 1.2 s in the queue, then succeeds.
+    """One connection, timeout 1 s: a stream holds it for 1.5 s (a chunk every 0.25 s, so its own
+    reads never time out); a chat queued behind it waits those 1.5 s, then succeeds.
 
-    The pool timeout itself is checked below (httpcore does not always enforce it while
-    connections are handed on, so this test alone would not tell the two rules apart).
+    With the queue wait bounded by the request timeout (httpx's default) the chat fails with
+    a pool timeout before it is sent.
     """
     with serve() as server:
-        server.route("POST", "/v1/chat/completions", Reply(body=chat_reply("ok"), delay=0.6))
+        chunks = [chat_chunk("tok ") for _ in range(6)] + [chat_chunk(finish="stop")]
+        server.route("POST", "/v1/chat/completions", sse_reply(chunks, chunk_delay=0.25), Reply(body=chat_reply("ok")))
         client = AsyncLMStudioClient(server.url, model="loop-model", timeout=1.0, max_retries=0, max_connections=1)
-        assert asyncio.run(_parallel_chats(client, 3)) == ["ok"] * 3
+
+        async def main() -> tuple[str, str]:
+            async def stream() -> str:
+                text = ""
+                async with await client.stream_chat(MESSAGES) as events:
+                    async for chunk in events:
+                        text += chunk.choices[0].delta.content if chunk.choices else ""
+                return text
+
+            async def queued() -> str:
+                await asyncio.sleep(0.1)  # the stream has the connection by now
+                return (await client.chat(MESSAGES)).message.content
+
+            streamed, answered = await asyncio.gather(stream(), queued())
+            await client.aclose()
+            return streamed, answered
+
+        assert asyncio.run(main()) == ("tok " * 6, "ok")
         assert server.peak_connections == 1
 
 
@@ -129,3 +148,12 @@ def test_a_pool_timeout_names_the_limit_and_the_fix() -> None:
     ):
         raise httpx.PoolTimeout("no free connection")
     assert "LM_STUDIO_MAX_CONNECTIONS" in str(info.value)
+
+
+def test_llama_index_embedding_batches_like_the_langchain_class() -> None:
+    """64 texts per request by default in both frameworks: 2,000 chunks in 32 requests, not 200."""
+    from lmstudio_adapters.langchain import LMStudioEmbeddings as LangChainEmbeddings
+
+    embedding = LMStudioEmbedding(model_name="e", base_url="http://127.0.0.1:9")
+    assert embedding.embed_batch_size == LangChainEmbeddings(model="e", base_url="http://127.0.0.1:9").batch_size == 64
+    assert LMStudioEmbedding(model_name="e", base_url="http://127.0.0.1:9", embed_batch_size=8).embed_batch_size == 8

@@ -62,7 +62,7 @@ def to_wire_messages(messages: Sequence[BaseMessage]) -> WireMessages:
             and type(content) is str
             and not message.name
             and not (role == "assistant" and message.tool_calls)  # type: ignore[attr-defined]
-            and not _RESERVED_KWARGS.intersection(message.additional_kwargs)
+            and _RESERVED_KWARGS.isdisjoint(message.additional_kwargs)
         ):
             wire.append({"role": role, "content": content})
         elif type(message) is ToolMessage and type(content) is str and message.tool_call_id and not message.name:
