@@ -562,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
                 "streams": streams,
                 "chunks": slow_chunks,
                 "gap_s": slow_gap,
-                "results": scale.slow_streams(server, streams),
+                "results": scale.slow_streams(server, streams, 1 if args.quick else 3),
             }
         if "history" in only:
             results["history_us"] = scale.history(server.url, sizes, history_calls, history_rounds)

@@ -54,22 +54,25 @@ def to_wire_messages(messages: Sequence[BaseMessage]) -> WireMessages:
     check, so each message is converted and checked once.
     """
     wire = WireMessages()
+    append, plain_role, no_reserved = wire.append, _PLAIN_ROLES.get, _RESERVED_KWARGS.isdisjoint
     for message in messages:
-        role = _PLAIN_ROLES.get(type(message))
-        content = message.content
+        # Fields straight from the model's __dict__: this loop runs once per message of a history.
+        fields = message.__dict__
+        role = plain_role(type(message))
+        content = fields["content"]
         if (
             role is not None
             and type(content) is str
-            and not message.name
-            and not (role == "assistant" and message.tool_calls)  # type: ignore[attr-defined]
-            and _RESERVED_KWARGS.isdisjoint(message.additional_kwargs)
+            and not fields["name"]
+            and not fields.get("tool_calls")
+            and no_reserved(fields["additional_kwargs"])
         ):
-            wire.append({"role": role, "content": content})
+            append({"role": role, "content": content})
         elif type(message) is ToolMessage and type(content) is str and message.tool_call_id and not message.name:
-            wire.append({"role": "tool", "tool_call_id": message.tool_call_id, "content": content})
+            append({"role": "tool", "tool_call_id": message.tool_call_id, "content": content})
         else:
             for converted in convert_to_openai_messages([message]):
-                wire.append(normalise_message(converted, len(wire)))
+                append(normalise_message(converted, len(wire)))
     return wire
 
 

@@ -68,14 +68,17 @@ def to_wire_messages(messages: Sequence[ChatMessage]) -> WireMessages:
     here directly; every other one also goes through the core's check, once.
     """
     wire = WireMessages()
+    append, wire_role = wire.append, _ROLES.get
     for message in messages:
+        # Fields straight from the model's __dict__: this loop runs once per message of a history.
+        fields = message.__dict__
         # MessageRole is a str enum: the dict answers for members and their values alike.
-        role = _ROLES.get(message.role, "user")
-        blocks = message.blocks
-        if len(blocks) == 1 and type(blocks[0]) is TextBlock and not message.additional_kwargs:
-            wire.append({"role": role, "content": blocks[0].text})
+        role = wire_role(fields["role"], "user")
+        blocks = fields["blocks"]
+        if len(blocks) == 1 and type(blocks[0]) is TextBlock and not fields["additional_kwargs"]:
+            append({"role": role, "content": blocks[0].text})
         else:
-            wire.append(normalise_message(_wire_message(message, role), len(wire)))
+            append(normalise_message(_wire_message(message, role), len(wire)))
     return wire
 
 
