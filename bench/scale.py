@@ -84,9 +84,10 @@ def slow_streams(server: StubServer, streams: int, rounds: int) -> dict[str, dic
 def history(url: str, sizes: tuple[int, ...], calls: int, rounds: int) -> dict[str, dict[str, float]]:
     """µs per call at each history length, interleaved by round; the slope is µs per message.
 
-    Each figure is the fastest round (a round averages several calls): one call at 5,000
-    messages lasts tens of milliseconds, long enough for a busy machine's scheduler to land
-    in any of them, and the slope is a difference of two such figures.
+    The time is the client process's CPU time (every thread), the cost a history puts on the
+    caller: at 5,000 messages a body is ~300 KB, and its wall time mostly measures when a busy
+    machine schedules the stub server to read it. Each figure is the fastest round (a round
+    averages several calls); the slope is a difference of two such figures.
     """
     from langchain_core.messages import AIMessage, HumanMessage
     from langchain_openai import ChatOpenAI
@@ -143,10 +144,10 @@ def history(url: str, sizes: tuple[int, ...], calls: int, rounds: int) -> dict[s
         for n in sizes:
             repeat = calls if n <= 100 else max(1, calls * 100 // n)
             for name, fn in per_size[n].items():
-                start = time.perf_counter()
+                start = time.process_time()
                 for _ in range(repeat):
                     fn()
-                samples[name][n].append((time.perf_counter() - start) / repeat * 1e6)
+                samples[name][n].append((time.process_time() - start) / repeat * 1e6)
     short, long = sizes[1] if len(sizes) > 2 else sizes[0], sizes[-1]
     out: dict[str, dict[str, float]] = {}
     for name in names:
@@ -246,7 +247,7 @@ def report(r: dict[str, Any]) -> list[str]:
     if "history_us" in r:
         rows = r["history_us"]
         sizes = [key for key in next(iter(rows.values())) if key != "slope_us_per_message"]
-        lines.append("Per call by history length (µs), slope (µs per message)")
+        lines.append("Per call by history length (µs of client CPU), slope (µs per message)")
         lines.append("  " + " " * 40 + "".join(f"{size:>10s}" for size in sizes) + "     slope")
         for name, row in rows.items():
             lines.append(
