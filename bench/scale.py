@@ -136,14 +136,15 @@ def history(url: str, sizes: tuple[int, ...], calls: int, rounds: int) -> dict[s
     for n in sizes:
         for fn in per_size[n].values():
             fn()
-    # The prepared histories (some 50,000 objects) would make every full collection scan them,
-    # a cost that lands on whichever call triggers it: frozen out, as an app's settled heap is.
-    gc.collect()
-    gc.freeze()
     for _ in range(rounds):
         for n in sizes:
             repeat = calls if n <= 100 else max(1, calls * 100 // n)
             for name, fn in per_size[n].items():
+                # The prepared histories (some 50,000 objects) and what earlier contenders left
+                # would make every full collection scan them, a cost that lands on whichever
+                # call triggers one: each contender starts on a settled heap, frozen out.
+                gc.collect()
+                gc.freeze()
                 start = time.process_time()
                 for _ in range(repeat):
                     fn()
