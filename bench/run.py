@@ -2,6 +2,7 @@
 
     python bench/run.py                 # full run: table, bench/results/bench.json and bench.png
     python bench/run.py --quick         # tiny sizes (the test suite runs this so it cannot rot)
+    python bench/run.py --only history,ingest   # a subset of the scenarios (see --help)
 
 A stub server in its own process answers with pre-rendered bytes (checked against a raw httpx
 client, so the server is never the bottleneck). Every contender runs in the same process,
@@ -9,7 +10,9 @@ interleaved round by round; figures are medians.
 
 Rows: per-call overhead (µs above the raw floor), per-chunk cost of a long stream, added time
 to first token, abatch throughput and TCP connections, import time, construction time and
-peak memory. Peers: ``ChatOpenAI(base_url=...)``, ``OpenAIEmbeddings(base_url=...)``,
+peak memory; at scale (bench/scale.py): N concurrent slow streams (wall time, peak
+sockets), per-call cost by history length (slope per message), 2,000-text ingestion.
+Peers: ``ChatOpenAI(base_url=...)``, ``OpenAIEmbeddings(base_url=...)``,
 ``llama_index.llms.lmstudio.LMStudio`` and ``OpenAILike``. Floors: raw httpx; a trivial
 in-memory ``BaseChatModel`` / ``CustomLLM`` (what each framework costs by itself), timed alone
 and right after each raw request; and the same trivial model calling raw httpx (the thinnest
@@ -36,7 +39,8 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stub_server import MODEL, StubServer
+import scale
+from stub_server import MODEL, SLOW_CHUNKS, SLOW_GAP, StubServer
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MESSAGES = [{"role": "user", "content": "Say hello."}]
@@ -435,6 +439,7 @@ def report(results: dict[str, Any]) -> str:
     lines.append("Peak memory while streaming (KiB, tracemalloc)")
     for name, value in results["peak_kib"].items():
         lines.append(f"  {name:40s} {value:9.0f}")
+    lines += scale.report(results)
     lines.append("Ratios (ours vs floor and best peer; lower is better)")
     for key, value in results["ratios"].items():
         lines.append(f"  {key:58s} {value:6.2f}")
@@ -513,33 +518,67 @@ def plot(results: dict[str, Any], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+SCENARIOS = ("calls", "streams", "batch", "construct", "memory", "imports", "slow-streams", "history", "ingest")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--only", default=",".join(SCENARIOS), help=f"comma-separated subset of {','.join(SCENARIOS)} (default: all)"
+    )
     args = parser.parse_args(argv)
+    only = set(args.only.split(","))
+    unknown = only - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario(s) {sorted(unknown)}; choose from {','.join(SCENARIOS)}")
     chunks, calls, rounds, batch, concurrency, imports, constructs = (
         (50, 5, 2, 16, 4, 1, 20) if args.quick else (2000, 200, 7, 512, 64, 7, 300)
     )
+    streams, slow_chunks, slow_gap = (16, 5, 0.01) if args.quick else (256, SLOW_CHUNKS, SLOW_GAP)
+    sizes, history_calls, history_rounds = ((1, 10, 50), 2, 1) if args.quick else (scale.HISTORY_SIZES, 20, 5)
+    ingest_texts, ingest_rounds = (200, 1) if args.quick else (scale.INGEST_TEXTS, 3)
     args.out.mkdir(parents=True, exist_ok=True)
-    with StubServer(chunks) as server:
+    results: dict[str, Any] = {"chunks": chunks, "python": sys.version.split()[0]}
+    with StubServer(chunks, slow_chunks, slow_gap) as server:
         contenders = build(server.url, chunks)
-        results: dict[str, Any] = {"chunks": chunks, "python": sys.version.split()[0]}
-        results["per_call_us"] = per_call(contenders, calls, rounds)
-        results["per_chunk_us"], results["first_chunk_us"] = per_stream(contenders, chunks, rounds)
-        results["batch"] = {
-            "requests": batch,
-            "concurrency": concurrency,
-            "results": throughput(contenders, server, batch, concurrency),
-        }
-        results["construct_us"] = construction(contenders, constructs)
-        results["peak_kib"] = peak_memory(contenders)
-    results["import_ms"] = import_times(imports)
-    results["ratios"] = ratios(results)
+        if "calls" in only:
+            results["per_call_us"] = per_call(contenders, calls, rounds)
+        if "streams" in only:
+            results["per_chunk_us"], results["first_chunk_us"] = per_stream(contenders, chunks, rounds)
+        if "batch" in only:
+            results["batch"] = {
+                "requests": batch,
+                "concurrency": concurrency,
+                "results": throughput(contenders, server, batch, concurrency),
+            }
+        if "construct" in only:
+            results["construct_us"] = construction(contenders, constructs)
+        if "memory" in only:
+            results["peak_kib"] = peak_memory(contenders)
+        if "slow-streams" in only:
+            results["slow_streams"] = {
+                "streams": streams,
+                "chunks": slow_chunks,
+                "gap_s": slow_gap,
+                "results": scale.slow_streams(server, streams, 1 if args.quick else 3),
+            }
+        if "history" in only:
+            results["history_us"] = scale.history(server.url, sizes, history_calls, history_rounds)
+        if "ingest" in only:
+            results["ingest"] = {"texts": ingest_texts, "results": scale.ingestion(server, ingest_texts, ingest_rounds)}
+    if "imports" in only:
+        results["import_ms"] = import_times(imports)
+    complete = only >= set(SCENARIOS[:6])
+    results["ratios"] = {**(ratios(results) if complete else {}), **scale.scale_ratios(results)}
     (args.out / "bench.json").write_text(json.dumps(results, indent=2))
-    plot(results, args.out / "bench.png")
-    print(report(results))
-    print(f"\nwrote {args.out / 'bench.json'} and {args.out / 'bench.png'}")
+    if complete:
+        plot(results, args.out / "bench.png")
+        print(report(results))
+    else:
+        print("\n".join(scale.report(results)))
+    print(f"\nwrote {args.out / 'bench.json'}")
     return 0
 
 

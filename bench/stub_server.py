@@ -4,7 +4,10 @@ Runs in its own process (so it never competes with the client being measured for
 on asyncio with keep-alive, and counts the TCP connections it accepted. Routes:
 ``GET /v1/models``, ``POST /v1/chat/completions`` (JSON, or an SSE stream of ``chunks``
 content deltas when the body asks for ``"stream": true``), ``POST /v1/embeddings``.
-``GET /stats`` returns ``{"connections": N}``.
+``GET /stats`` returns ``{"connections": N, "peak": P, "embed_requests": E}`` (``P``: most
+connections open at once since the last ``GET /reset``). Under ``/slow`` every chat route streams
+``SLOW_CHUNKS`` chunks ``SLOW_GAP`` seconds apart (a model generating), for the concurrency rows.
+Embeddings answer one vector per input.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import socket
 import sys
 
 MODEL = "bench-model"
+SLOW_CHUNKS = 40
+SLOW_GAP = 0.05
 
 
 def _chat_body() -> bytes:
@@ -59,15 +64,21 @@ def _stream_body(chunks: int, usage: bool) -> bytes:
     return ("\n\n".join(lines) + "\n\n").encode()
 
 
-def _embed_body() -> bytes:
+def _embed_body(count: int) -> bytes:
+    vector = [0.1] * 384
     return json.dumps(
         {
             "object": "list",
             "model": MODEL,
-            "data": [{"object": "embedding", "index": 0, "embedding": [0.1] * 384}],
+            "data": [{"object": "embedding", "index": index, "embedding": vector} for index in range(count)],
             "usage": {"prompt_tokens": 0, "total_tokens": 0},
         }
     ).encode()
+
+
+def _input_count(body: bytes) -> int:
+    texts = json.loads(body).get("input")
+    return len(texts) if isinstance(texts, list) else 1
 
 
 def _response(body: bytes, content_type: str = "application/json") -> bytes:
@@ -77,18 +88,36 @@ def _response(body: bytes, content_type: str = "application/json") -> bytes:
     ).encode() + body
 
 
-def serve(sock: socket.socket, chunks: int) -> None:
+def serve(sock: socket.socket, chunks: int, slow_chunks: int = SLOW_CHUNKS, slow_gap: float = SLOW_GAP) -> None:
     """Serve forever on an already-bound listening socket."""
     chat = _response(_chat_body())
     stream = _response(_stream_body(chunks, usage=False), "text/event-stream")
     stream_usage = _response(_stream_body(chunks, usage=True), "text/event-stream")
-    embed = _response(_embed_body())
+    embeds = {1: _response(_embed_body(1))}
     models = _response(json.dumps({"object": "list", "data": [{"id": MODEL, "object": "model"}]}).encode())
-    connections = 0
+    slow_lines = _stream_body(slow_chunks, usage=True).split(b"\n\n")
+    slow_head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
+        b"Connection: keep-alive\r\n\r\n"
+    )
+    connections = open_now = peak = embed_requests = 0
+
+    async def slow_stream(writer: asyncio.StreamWriter) -> None:
+        writer.write(slow_head)
+        for line in slow_lines:
+            if not line:
+                continue
+            await asyncio.sleep(slow_gap)
+            event = line + b"\n\n"
+            writer.write(b"%x\r\n%s\r\n" % (len(event), event))
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal connections
+        nonlocal connections, open_now, peak, embed_requests
         connections += 1
+        open_now += 1
+        peak = max(peak, open_now)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -99,22 +128,33 @@ def serve(sock: socket.socket, chunks: int) -> None:
                         length = int(line[15:])
                 body = await reader.readexactly(length) if length else b""
                 path = request_line.split(b" ")[1]
-                if path.endswith(b"/chat/completions"):
+                if path.startswith(b"/slow/") and path.endswith(b"/chat/completions"):
+                    await slow_stream(writer)
+                elif path.endswith(b"/chat/completions"):
                     compact = body.replace(b" ", b"")
                     if b'"stream":true' not in compact:
                         writer.write(chat)
                     else:
                         writer.write(stream_usage if b'"include_usage":true' in compact else stream)
                 elif path.endswith(b"/embeddings"):
-                    writer.write(embed)
+                    embed_requests += 1
+                    count = _input_count(body)
+                    if count not in embeds:
+                        embeds[count] = _response(_embed_body(count))
+                    writer.write(embeds[count])
                 elif path == b"/stats":
-                    writer.write(_response(json.dumps({"connections": connections}).encode()))
+                    stats = {"connections": connections, "peak": peak, "embed_requests": embed_requests}
+                    writer.write(_response(json.dumps(stats).encode()))
+                elif path == b"/reset":
+                    peak = open_now  # this request's own connection closes next: not counted in "open"
+                    writer.write(_response(json.dumps({"open": open_now - 1}).encode()))
                 else:
                     writer.write(models)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            open_now -= 1
             writer.close()
 
     async def main() -> None:
@@ -128,25 +168,31 @@ def serve(sock: socket.socket, chunks: int) -> None:
 class StubServer:
     """Start the stub in a child process; stopped on exit of the ``with`` block."""
 
-    def __init__(self, chunks: int = 2000) -> None:
+    def __init__(self, chunks: int = 2000, slow_chunks: int = SLOW_CHUNKS, slow_gap: float = SLOW_GAP) -> None:
         self.chunks = chunks
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(1024)
         self.port = self.sock.getsockname()[1]
-        self.process = multiprocessing.get_context("fork").Process(target=serve, args=(self.sock, chunks), daemon=True)
+        self.process = multiprocessing.get_context("fork").Process(
+            target=serve, args=(self.sock, chunks, slow_chunks, slow_gap), daemon=True
+        )
 
     @property
     def url(self) -> str:
         """The server root."""
         return f"http://127.0.0.1:{self.port}"
 
-    def connections(self) -> int:
-        """TCP connections accepted so far."""
+    def stats(self, path: str = "/stats") -> dict[str, int]:
+        """The server's counters (``/reset`` starts a new peak first)."""
         import urllib.request
 
-        with urllib.request.urlopen(f"{self.url}/stats", timeout=5) as response:
-            return int(json.loads(response.read())["connections"])
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=5) as response:
+            return dict(json.loads(response.read()))
+
+    def connections(self) -> int:
+        """TCP connections accepted so far."""
+        return self.stats()["connections"]
 
     def __enter__(self) -> StubServer:
         self.process.start()

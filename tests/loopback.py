@@ -156,6 +156,7 @@ class LoopbackServer(ThreadingHTTPServer):
         self.requests: list[tuple[str, str, bytes, dict[str, str]]] = []
         self.accepted = 0
         self.open_connections = 0
+        self.peak_connections = 0  # most connections open at the same time
         self.stop_event = threading.Event()
         self._lock = threading.Lock()
         self._live: set[socket.socket] = set()
@@ -186,6 +187,7 @@ class LoopbackServer(ThreadingHTTPServer):
         with self._lock:
             self.accepted += 1
             self.open_connections += 1
+            self.peak_connections = max(self.peak_connections, self.open_connections)
             self._live.add(request)
         super().process_request(request, client_address)
 

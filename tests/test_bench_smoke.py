@@ -38,3 +38,28 @@ def test_bench_quick_run(tmp_path: Path) -> None:
     batch = data["batch"]["results"]
     assert batch["LMStudioChatModel"]["connections"] <= data["batch"]["concurrency"]
     assert "Ratios" in result.stdout
+    streams = data["slow_streams"]["results"]
+    assert {"raw httpx (unlimited pool)", "LMStudioChatModel", "ChatOpenAI(base_url)"} <= set(streams)
+    assert streams["LMStudioChatModel"]["peak_sockets"] == data["slow_streams"]["streams"]  # none queued
+    history = data["history_us"]
+    for name in ("raw httpx (json.dumps + post)", "LMStudioChatModel", "LMStudioLLM", "llama-index-llms-lmstudio"):
+        assert "slope_us_per_message" in history[name], name
+    ingest = data["ingest"]["results"]
+    assert ingest["LMStudioEmbedding"]["requests"] == ingest["LMStudioEmbeddings"]["requests"]
+    assert ingest["LMStudioEmbedding"]["requests"] * 32 <= data["ingest"]["texts"]  # >= 32 texts per request
+
+
+def test_bench_runs_a_subset(tmp_path: Path) -> None:
+    """--only runs just the named scenarios (the others are absent from the JSON)."""
+    result = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--only", "ingest", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads((tmp_path / "bench.json").read_text())
+    assert "ingest" in data
+    assert "per_call_us" not in data
+    assert "Ingestion of" in result.stdout

@@ -276,10 +276,12 @@ CASES = [
 
 def _release_shared_pool(url: str) -> None:
     # The adapters share one pool per configuration; close it so open connections can be counted.
-    shared_client(ClientKey(base_url=url, api_key=None, timeout=TIMEOUT, max_retries=1)).close()
     from lmstudio_adapters import _pool
+    from lmstudio_adapters._config import DEFAULT_MAX_CONNECTIONS
 
-    _pool._sync.pop(ClientKey(base_url=url, api_key=None, timeout=TIMEOUT, max_retries=1), None)
+    key = ClientKey(base_url=url, api_key=None, timeout=TIMEOUT, max_retries=1, max_connections=DEFAULT_MAX_CONNECTIONS)
+    shared_client(key).close()
+    _pool._sync.pop(key, None)
 
 
 @pytest.mark.parametrize(("fault", "caller"), CASES)

@@ -66,6 +66,7 @@ class AsyncLMStudioClient(AsyncLifecycleMethods):
         headers: Mapping[str, str] | None = None,
         settings: LMStudioSettings | None = None,
         http_client: httpx.AsyncClient | None = None,
+        max_connections: int | None = None,
     ) -> None:
         super().__init__(
             base_url=base_url,
@@ -78,6 +79,7 @@ class AsyncLMStudioClient(AsyncLifecycleMethods):
             stream_usage=stream_usage,
             headers=headers,
             settings=settings,
+            max_connections=max_connections,
         )
         self._given_http = http_client
         self._pools = LoopPools(

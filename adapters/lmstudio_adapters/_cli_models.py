@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from lmstudio_adapters._client import LMStudioClient
-from lmstudio_adapters._errors import FeatureNotSupportedError, ModelNotLoadedError
+from lmstudio_adapters._errors import FeatureNotSupportedError, LMStudioAdapterError, ModelNotLoadedError
 from lmstudio_adapters._lifecycle_wire import DownloadProgress, LoadedModel
 
 __all__ = ["COMMANDS", "add_commands", "doctor_loaded", "run_command"]
@@ -164,6 +164,9 @@ def doctor_loaded(client: LMStudioClient, ok: Callable[[str], None], info: Calla
         loaded = client.list_loaded_models()
     except FeatureNotSupportedError as exc:
         info(f"loaded models: not reported by this server (needs LM Studio {exc.since}+)")
+        return
+    except LMStudioAdapterError as exc:  # doctor goes on: the checks after this one say more
+        info(f"loaded models: could not be listed ({type(exc).__name__}: {exc})")
         return
     shown = ", ".join(_describe(m) + ("" if m.status == "loaded" else " (loading)") for m in loaded)
     ok(f"in memory: {shown or 'nothing (the first request will load its model just in time)'}")

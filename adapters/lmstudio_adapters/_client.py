@@ -54,6 +54,8 @@ class LMStudioClient(SyncLifecycleMethods):
         headers: Extra headers for every request.
         settings: Settings to read defaults from instead of the environment.
         http_client: An ``httpx.Client`` to use instead of the client's own pool.
+        max_connections: Most connections open at once (``httpx.Limits(max_connections=...)``);
+            more concurrent requests wait for a free one. Default: ``LM_STUDIO_MAX_CONNECTIONS`` (1000).
 
     Example:
         >>> from lmstudio_adapters import LMStudioClient
@@ -76,6 +78,7 @@ class LMStudioClient(SyncLifecycleMethods):
         headers: Mapping[str, str] | None = None,
         settings: LMStudioSettings | None = None,
         http_client: httpx.Client | None = None,
+        max_connections: int | None = None,
     ) -> None:
         super().__init__(
             base_url=base_url,
@@ -88,6 +91,7 @@ class LMStudioClient(SyncLifecycleMethods):
             stream_usage=stream_usage,
             headers=headers,
             settings=settings,
+            max_connections=max_connections,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(

@@ -34,6 +34,8 @@ DEFAULT_MAX_RETRIES = 2
 DEFAULT_PROBE_TIMEOUT_MS = 1_000
 DEFAULT_PROBE_CACHE_TTL_S = 30.0
 _MAX_TIMEOUT_MS = int(MAX_TIMEOUT * 1000)
+#: The OpenAI SDK's limit (so ChatOpenAI's and OpenAILike's): enough for hundreds of parallel streams.
+DEFAULT_MAX_CONNECTIONS = 1000
 
 ApiFlavor = Literal["auto", "openai", "v0", "v1"]
 Preference = Literal["local", "cloud", "local-only"]
@@ -44,6 +46,7 @@ _EXPECTED = {
     "model": "a model id such as qwen/qwen3-4b",
     "timeout_ms": f"a whole number of milliseconds greater than 0 and at most {_MAX_TIMEOUT_MS} (a day), such as 30000",
     "max_retries": "a whole number, 0 or more, such as 2",
+    "max_connections": "a whole number greater than 0, such as 1000",
     "api": "one of auto, openai, v0, v1",
     "prefer": "one of local, cloud, local-only",
     "fallback": "a provider:model string such as openai:gpt-4o-mini",
@@ -87,6 +90,9 @@ class LMStudioSettings(BaseSettings):
 
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0, validation_alias="LM_STUDIO_MAX_RETRIES")
     """Retries on connection errors, 408, 429 and 5xx (``LM_STUDIO_MAX_RETRIES``). Default 2."""
+
+    max_connections: int = Field(default=DEFAULT_MAX_CONNECTIONS, gt=0, validation_alias="LM_STUDIO_MAX_CONNECTIONS")
+    """Most connections a client keeps open at once (``LM_STUDIO_MAX_CONNECTIONS``). Default 1000."""
 
     api: ApiFlavor = Field(default="auto", validation_alias="LM_STUDIO_API")
     """Model-listing API: ``auto`` detects it once per client (``LM_STUDIO_API``)."""

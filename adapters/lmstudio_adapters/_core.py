@@ -48,7 +48,7 @@ from lmstudio_adapters._version import __version__
 if TYPE_CHECKING:
     from lmstudio_adapters._config import LMStudioSettings
 
-__all__ = ["CONNECT_TIMEOUT", "KEEPALIVE_EXPIRY", "Call", "ClientCore", "Plan"]
+__all__ = ["CONNECT_TIMEOUT", "KEEPALIVE_EXPIRY", "POOL_TIMEOUT", "Call", "ClientCore", "Plan"]
 
 logger = logging.getLogger("lmstudio_adapters")
 
@@ -56,7 +56,12 @@ logger = logging.getLogger("lmstudio_adapters")
 CONNECT_TIMEOUT = 5.0
 #: LM Studio (Express) drops idle keep-alive sockets after 5 s: release ours before that.
 KEEPALIVE_EXPIRY = 4.0
-MAX_CONNECTIONS = 100
+#: Idle connections kept for reuse (the OpenAI SDK's figure; httpx keeps 20).
+MAX_KEEPALIVE = 100
+#: Seconds a request may wait for a free connection when all ``max_connections`` are busy. Kept
+#: apart from the request's own timeout (never shorter), which starts once it has a connection:
+#: with a deliberately small limit, queued requests wait for whole generations ahead of them.
+POOL_TIMEOUT = 600.0
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 T = TypeVar("T")
@@ -99,6 +104,7 @@ class ClientCore:
         stream_usage: bool = True,
         headers: Mapping[str, str] | None = None,
         settings: LMStudioSettings | None = None,
+        max_connections: int | None = None,
     ) -> None:
         if settings is None:
             # Imported on first construction: pydantic-settings is not needed to import the package.
@@ -115,6 +121,11 @@ class ClientCore:
             self.timeout = settings.timeout
             self.timeout_source = settings.timeout_source
         self.max_retries = settings.max_retries if max_retries is None else check_max_retries(max_retries)
+        if max_connections is not None and (
+            isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1
+        ):
+            raise ConfigError(f"max_connections={max_connections!r} is invalid: expected a whole number, 1 or more.")
+        self.max_connections = settings.max_connections if max_connections is None else max_connections
         if api is not None and api not in ("auto", "openai", "v0", "v1"):
             raise ConfigError(f"api={api!r} is invalid: expected one of auto, openai, v0, v1.")
         self.api = api or settings.api
@@ -155,14 +166,18 @@ class ClientCore:
         return headers
 
     def _timeouts(self) -> httpx.Timeout:
-        return httpx.Timeout(self.timeout, connect=min(self.timeout, CONNECT_TIMEOUT))
+        return _timeouts(self.timeout)
 
     @staticmethod
     def _verify() -> ssl.SSLContext:
         return shared_tls_context()
 
     def _limits(self) -> httpx.Limits:
-        return httpx.Limits(max_connections=MAX_CONNECTIONS, keepalive_expiry=KEEPALIVE_EXPIRY)
+        return httpx.Limits(
+            max_connections=self.max_connections,
+            max_keepalive_connections=min(MAX_KEEPALIVE, self.max_connections),
+            keepalive_expiry=KEEPALIVE_EXPIRY,
+        )
 
     def _call(
         self,
@@ -189,7 +204,7 @@ class ClientCore:
             call.url(self.base_url),
             content=call.content,
             headers=self._headers,
-            extensions={"timeout": httpx.Timeout(call.timeout, connect=min(call.timeout, CONNECT_TIMEOUT)).as_dict()},
+            extensions={"timeout": _timeouts(call.timeout).as_dict()},
         )
 
     def _guard(self, call: Call) -> Any:
@@ -200,6 +215,7 @@ class ClientCore:
             base_url=self.base_url,
             timeout=call.timeout,
             timeout_source=source,
+            max_connections=self.max_connections,
         )
 
     # --- the default model ------------------------------------------------------------
@@ -453,6 +469,10 @@ def _first_problem(exc: ValidationError) -> str:
     first = exc.errors(include_url=False, include_input=False)[0]
     where = ".".join(str(part) for part in first["loc"])
     return f"{where}: {first['msg']}" if where else str(first["msg"])
+
+
+def _timeouts(seconds: float) -> httpx.Timeout:
+    return httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT), pool=max(seconds, POOL_TIMEOUT))
 
 
 @functools.lru_cache(maxsize=1)

@@ -25,11 +25,14 @@ __all__ = ["Deadline", "async_deadline_transport", "current", "deadline_transpor
 class Deadline:
     """``limit`` seconds from now; :meth:`restart` gives the full limit again (stream progress)."""
 
-    __slots__ = ("at", "limit")
+    __slots__ = ("at", "limit", "started")
 
     def __init__(self, limit: float) -> None:
         self.limit = limit
         self.at = monotonic() + limit
+        # Restarted at the call's first socket operation: time spent waiting for a pooled
+        # connection is bounded by the pool timeout, not by the call's own limit.
+        self.started = False
 
     def restart(self) -> None:
         """Start the limit again from now."""
@@ -52,6 +55,9 @@ def _bounded(timeout: float | None, exc: type[Exception]) -> float | None:
     deadline = current.get()
     if deadline is None:
         return timeout
+    if not deadline.started:
+        deadline.started = True
+        deadline.restart()
     left = deadline.at - monotonic()
     if left <= 0:
         raise exc("the call's deadline passed")

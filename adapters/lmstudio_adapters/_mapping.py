@@ -266,11 +266,20 @@ def _tls_error(base_url: str, cause: str, *, plain_http: bool, method: str, url:
 
 @contextmanager
 def map_transport_errors(
-    *, method: str, url: str, base_url: str, timeout: float, timeout_source: str
+    *, method: str, url: str, base_url: str, timeout: float, timeout_source: str, max_connections: int | None = None
 ) -> Iterator[None]:
     """Turn httpx transport failures into our connection and timeout errors (``from exc``)."""
     try:
         yield
+    except httpx.PoolTimeout as exc:
+        raise APITimeoutError(
+            f"No connection to LM Studio at {base_url} became free: all {max_connections} of this client's "
+            "connections stayed busy. Raise max_connections= (or LM_STUDIO_MAX_CONNECTIONS), or close "
+            "streams you no longer read.",
+            method=method,
+            url=url,
+            timeout=timeout,
+        ) from exc
     except httpx.TransportError as exc:
         raise _transport_error(
             exc, method=method, url=url, base_url=base_url, timeout=timeout, timeout_source=timeout_source

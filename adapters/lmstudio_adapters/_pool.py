@@ -33,6 +33,7 @@ class ClientKey(NamedTuple):
     stream_usage: bool = True
     timeout_source: str = ""
     """``LM_STUDIO_TIMEOUT=... (ms)`` when the timeout comes from the environment, else empty."""
+    max_connections: int | None = None
 
 
 def client_key(
@@ -44,6 +45,7 @@ def client_key(
     max_retries: int | None,
     parse_think_tags: bool = True,
     stream_usage: bool = True,
+    max_connections: int | None = None,
 ) -> ClientKey:
     """The key of an adapter's shared client: its own values, else the settings' defaults."""
     return ClientKey(
@@ -54,6 +56,7 @@ def client_key(
         parse_think_tags=parse_think_tags,
         stream_usage=stream_usage,
         timeout_source=settings.timeout_source if timeout is None else "",
+        max_connections=max_connections if max_connections is not None else settings.max_connections,
     )
 
 
@@ -92,9 +95,11 @@ class AdapterClients:
         max_retries: int | None,
         parse_think_tags: bool = True,
         stream_usage: bool = True,
+        *,
+        max_connections: int | None = None,
     ) -> ClientKey:
         """The shared-client key for these field values."""
-        inputs = (base_url, api_key, timeout, max_retries, parse_think_tags, stream_usage)
+        inputs = (base_url, api_key, timeout, max_retries, parse_think_tags, stream_usage, max_connections)
         if self._key is None or inputs != self._inputs:
             if self._settings is None:
                 from lmstudio_adapters._config import current_settings  # pydantic-settings, on first use
@@ -108,6 +113,7 @@ class AdapterClients:
                 max_retries=max_retries,
                 parse_think_tags=parse_think_tags,
                 stream_usage=stream_usage,
+                max_connections=max_connections,
             )
             self._inputs = inputs
         return self._key
@@ -125,6 +131,7 @@ def _kwargs(key: ClientKey) -> dict[str, object]:
         "max_retries": key.max_retries,
         "parse_think_tags": key.parse_think_tags,
         "stream_usage": key.stream_usage,
+        "max_connections": key.max_connections,
     }
 
 

@@ -15,6 +15,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic_core import PydanticSerializationError, to_json
+
 from lmstudio_adapters._errors import InputError
 
 __all__ = [
@@ -22,10 +24,13 @@ __all__ = [
     "JSON_MODE_FORMAT",
     "REQUEST_FIELDS",
     "SAMPLING_FIELDS",
+    "WireMessages",
     "build_chat_body",
     "build_completion_body",
     "build_embeddings_body",
     "dumps",
+    "normalise_message",
+    "normalise_messages",
     "split_call_options",
 ]
 
@@ -62,11 +67,21 @@ JSON_MODE_FORMAT: dict[str, Any] = {
 
 
 def dumps(body: Mapping[str, Any]) -> bytes:
-    """Serialise a body compactly and deterministically (insertion order is kept)."""
+    """Serialise a body compactly and deterministically (insertion order is kept, UTF-8 unescaped).
+
+    pydantic-core writes it (about twice as fast as ``json``: a long history is mostly this
+    cost). NaN and infinities are not JSON: when its output may hold them, ``json`` decides.
+    """
     try:
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"The request cannot be sent as JSON: {exc}. Pass only JSON-compatible values.") from None
+        content = to_json(body, inf_nan_mode="constants")
+    except PydanticSerializationError:
+        content = b"NaN"  # let json name the value it cannot carry
+    if b"NaN" in content or b"Infinity" in content:
+        try:
+            return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"The request cannot be sent as JSON: {exc}. Pass only JSON-compatible values.") from None
+    return content
 
 
 def split_call_options(
@@ -193,29 +208,45 @@ def _normalise_tool_calls(calls: Any, index: int) -> list[dict[str, Any]]:
     return fixed
 
 
+class WireMessages(list[dict[str, Any]]):
+    """Messages an adapter's conversion already put in the shape :func:`normalise_messages` makes.
+
+    A framework adapter builds these from typed messages: what it makes directly (a known role,
+    string content) needs no check, and it passes every other message through
+    :func:`normalise_message` itself. The request builder then sends them as they are, so a long
+    history is walked once per call. Plain lists from client users are always checked.
+    """
+
+    __slots__ = ()
+
+
+def normalise_message(message: Any, index: int) -> dict[str, Any]:
+    """Check one message and return a copy in the shape LM Studio accepts."""
+    if not isinstance(message, Mapping):
+        raise InputError(f"messages[{index}] is a {type(message).__name__}; expected an object with a role.")
+    role = message.get("role")
+    if role not in ROLES:
+        raise InputError(f"messages[{index}] has role {role!r}; expected one of {', '.join(sorted(ROLES))}.")
+    out = dict(message)
+    out["content"] = _normalise_content(message.get("content"), role, index)
+    if role == "assistant" and message.get("tool_calls"):
+        out["tool_calls"] = _normalise_tool_calls(message["tool_calls"], index)
+    elif "tool_calls" in out:
+        del out["tool_calls"]
+    if role == "tool" and out.get("tool_call_id") is None:
+        out.pop("tool_call_id", None)
+    return out
+
+
 def normalise_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Check the messages and return copies in the shape LM Studio accepts."""
+    """Check the messages and return copies in the shape LM Studio accepts (``WireMessages`` as they are)."""
     if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
         raise InputError("messages must be a list of {'role': ..., 'content': ...} objects.")
     if not messages:
         raise InputError("messages is empty: pass at least one message (for example a user message).")
-    fixed: list[dict[str, Any]] = []
-    for index, message in enumerate(messages):
-        if not isinstance(message, Mapping):
-            raise InputError(f"messages[{index}] is a {type(message).__name__}; expected an object with a role.")
-        role = message.get("role")
-        if role not in ROLES:
-            raise InputError(f"messages[{index}] has role {role!r}; expected one of {', '.join(sorted(ROLES))}.")
-        out = dict(message)
-        out["content"] = _normalise_content(message.get("content"), role, index)
-        if role == "assistant" and message.get("tool_calls"):
-            out["tool_calls"] = _normalise_tool_calls(message["tool_calls"], index)
-        elif "tool_calls" in out:
-            del out["tool_calls"]
-        if role == "tool" and out.get("tool_call_id") is None:
-            out.pop("tool_call_id", None)
-        fixed.append(out)
-    return fixed
+    if type(messages) is WireMessages:
+        return messages
+    return [normalise_message(message, index) for index, message in enumerate(messages)]
 
 
 def _check_tools(tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

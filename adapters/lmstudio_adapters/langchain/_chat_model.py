@@ -62,6 +62,7 @@ class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
         api_key: Token for servers with authentication on (``LM_STUDIO_API_KEY``).
         timeout: Seconds per request (``LM_STUDIO_TIMEOUT`` is in milliseconds).
         max_retries: Retries on connection errors, 429 and 5xx.
+        max_connections: Most connections open at once (``LM_STUDIO_MAX_CONNECTIONS``, 1000).
 
     Instantiate:
         .. code-block:: python
@@ -131,6 +132,8 @@ class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
     """Seconds per request; default ``LM_STUDIO_TIMEOUT`` / 1000."""
     max_retries: int | None = None
     """Retries on connection errors, 408, 429 and 5xx; default ``LM_STUDIO_MAX_RETRIES`` (2)."""
+    max_connections: int | None = Field(default=None, ge=1)
+    """Most connections open at once (httpx's name); default ``LM_STUDIO_MAX_CONNECTIONS`` (1000)."""
     temperature: float | None = None
     max_tokens: int | None = None
     top_p: float | None = None
@@ -207,7 +210,13 @@ class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
     def _client_key(self) -> ClientKey:
         clients = AdapterClients.of(self)
         return clients.key(
-            self.base_url, self.api_key, self.timeout, self.max_retries, self.parse_think_tags, self.stream_usage
+            self.base_url,
+            self.api_key,
+            self.timeout,
+            self.max_retries,
+            self.parse_think_tags,
+            self.stream_usage,
+            max_connections=self.max_connections,
         )
 
     # --- requests ---------------------------------------------------------------------

@@ -29,7 +29,7 @@ class LMStudioEmbeddings(RaisesConfigErrors, SharedClientsMixin, BaseModel, Embe
 
     Args:
         model: Embedding model id (``LM_STUDIO_MODEL`` when not given).
-        base_url, api_key, timeout, max_retries: As for ``LMStudioChatModel``.
+        base_url, api_key, timeout, max_retries, max_connections: As for ``LMStudioChatModel``.
         batch_size: Texts per request in ``embed_documents``.
     """
 
@@ -40,6 +40,8 @@ class LMStudioEmbeddings(RaisesConfigErrors, SharedClientsMixin, BaseModel, Embe
     api_key: SecretStr | None = None
     timeout: float | None = Field(default=None, alias="request_timeout")
     max_retries: int | None = None
+    max_connections: int | None = Field(default=None, ge=1)
+    """Most connections open at once; default ``LM_STUDIO_MAX_CONNECTIONS`` (1000)."""
     batch_size: int = Field(default=64, gt=0)
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra request fields, sent as they are."""
@@ -55,7 +57,9 @@ class LMStudioEmbeddings(RaisesConfigErrors, SharedClientsMixin, BaseModel, Embe
 
     def _client_key(self) -> ClientKey:
         clients = AdapterClients.of(self)
-        return clients.key(self.base_url, self.api_key, self.timeout, self.max_retries)
+        return clients.key(
+            self.base_url, self.api_key, self.timeout, self.max_retries, max_connections=self.max_connections
+        )
 
     def _batches(self, texts: list[str]) -> list[list[str]]:
         return [texts[i : i + self.batch_size] for i in range(0, len(texts), self.batch_size)]

@@ -11,13 +11,19 @@ from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
     BaseMessage,
+    HumanMessage,
+    HumanMessageChunk,
     InvalidToolCall,
+    SystemMessage,
+    SystemMessageChunk,
     ToolCall,
     ToolCallChunk,
+    ToolMessage,
 )
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 from langchain_core.messages.utils import convert_to_openai_messages
 
+from lmstudio_adapters._requests import WireMessages, normalise_message
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, GenerationStats, Usage
 from lmstudio_adapters._schemas import ToolCall as WireToolCall
 
@@ -26,13 +32,48 @@ __all__ = ["PROVIDER", "chunk_to_message", "completion_to_message", "to_wire_mes
 PROVIDER = "lmstudio"
 
 
-def to_wire_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    """LangChain messages as OpenAI-style dicts (images as ``image_url`` parts, tool calls with JSON args).
+# Message types whose plain-text form is one dict with nothing to check (a known role, string content).
+_PLAIN_ROLES: dict[type, str] = {
+    HumanMessage: "user",
+    HumanMessageChunk: "user",
+    AIMessage: "assistant",
+    AIMessageChunk: "assistant",
+    SystemMessage: "system",
+    SystemMessageChunk: "system",
+}
+# additional_kwargs that convert_to_openai_messages turns into fields of the message.
+_RESERVED_KWARGS = frozenset({"refusal", "__openai_role__"})
+
+
+def to_wire_messages(messages: Sequence[BaseMessage]) -> WireMessages:
+    """LangChain messages as LM Studio wire dicts (images as ``image_url`` parts, tool calls with JSON args).
 
     Anthropic-style ``tool_use`` blocks in AI content are dropped (the ``tool_calls`` carry
-    them); reasoning from earlier turns is not sent back.
+    them); reasoning from earlier turns is not sent back. Plain text messages are made here
+    directly; every other message goes through ``convert_to_openai_messages`` and the core's
+    check, so each message is converted and checked once.
     """
-    return list(convert_to_openai_messages(list(messages)))
+    wire = WireMessages()
+    append, plain_role, no_reserved = wire.append, _PLAIN_ROLES.get, _RESERVED_KWARGS.isdisjoint
+    for message in messages:
+        # Fields straight from the model's __dict__: this loop runs once per message of a history.
+        fields = message.__dict__
+        role = plain_role(type(message))
+        content = fields["content"]
+        if (
+            role is not None
+            and type(content) is str
+            and not fields["name"]
+            and not fields.get("tool_calls")
+            and no_reserved(fields["additional_kwargs"])
+        ):
+            append({"role": role, "content": content})
+        elif type(message) is ToolMessage and type(content) is str and message.tool_call_id and not message.name:
+            append({"role": "tool", "tool_call_id": message.tool_call_id, "content": content})
+        else:
+            for converted in convert_to_openai_messages([message]):
+                append(normalise_message(converted, len(wire)))
+    return wire
 
 
 def stable_call_id(index: int, name: str, arguments: str) -> str:

@@ -10,11 +10,17 @@ from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, mode
 from lmstudio_adapters._model_config import RaisesConfigErrors, with_settings_defaults
 from lmstudio_adapters._pool import AdapterClients, ClientKey, SharedClientsMixin
 
-__all__ = ["LMStudioEmbedding"]
+__all__ = ["EMBED_BATCH_SIZE", "LMStudioEmbedding"]
+
+#: Texts per request, as ``LMStudioEmbeddings.batch_size`` (LlamaIndex's own default is 10).
+EMBED_BATCH_SIZE = 64
 
 
 class LMStudioEmbedding(RaisesConfigErrors, SharedClientsMixin, BaseEmbedding):
     """Embeddings from an LM Studio embedding model, batched (``embed_batch_size`` per request).
+
+    ``embed_batch_size`` defaults to 64 texts per request, as ``LMStudioEmbeddings`` in
+    LangChain (LlamaIndex's base default is 10): 2,000 chunks go in 32 requests, not 200.
 
     Example:
         .. code-block:: python
@@ -29,6 +35,12 @@ class LMStudioEmbedding(RaisesConfigErrors, SharedClientsMixin, BaseEmbedding):
     api_key: SecretStr | None = Field(default=None, exclude=True, description="Token (LM_STUDIO_API_KEY).")
     request_timeout: float | None = Field(default=None, description="Seconds per request.")
     max_retries: int | None = Field(default=None, description="Retries on connection errors, 429 and 5xx.")
+    max_connections: int | None = Field(
+        default=None, ge=1, description="Most connections open at once (LM_STUDIO_MAX_CONNECTIONS, 1000)."
+    )
+    embed_batch_size: int = Field(
+        default=EMBED_BATCH_SIZE, gt=0, le=2048, description="Texts per request (LM Studio takes arrays)."
+    )
     additional_kwargs: dict[str, Any] = Field(default_factory=dict, description="Extra request fields.")
 
     _clients: AdapterClients = PrivateAttr(default_factory=AdapterClients)
@@ -48,7 +60,9 @@ class LMStudioEmbedding(RaisesConfigErrors, SharedClientsMixin, BaseEmbedding):
 
     def _client_key(self) -> ClientKey:
         clients = AdapterClients.of(self)
-        return clients.key(self.base_url, self.api_key, self.request_timeout, self.max_retries)
+        return clients.key(
+            self.base_url, self.api_key, self.request_timeout, self.max_retries, max_connections=self.max_connections
+        )
 
     def _extra(self) -> dict[str, Any] | None:
         return self.additional_kwargs or None

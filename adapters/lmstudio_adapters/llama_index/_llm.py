@@ -84,6 +84,9 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
     )
     request_timeout: float | None = Field(default=None, description="Seconds per request (LM_STUDIO_TIMEOUT/1000).")
     max_retries: int | None = Field(default=None, description="Retries on connection errors, 429 and 5xx.")
+    max_connections: int | None = Field(
+        default=None, ge=1, description="Most connections open at once (LM_STUDIO_MAX_CONNECTIONS, 1000)."
+    )
     additional_kwargs: dict[str, Any] = Field(default_factory=dict, description="Extra request fields, sent as is.")
 
     _clients: AdapterClients = PrivateAttr(default_factory=AdapterClients)
@@ -108,7 +111,9 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
 
     def _client_key(self) -> ClientKey:
         clients = AdapterClients.of(self)
-        return clients.key(self.base_url, self.api_key, self.request_timeout, self.max_retries)
+        return clients.key(
+            self.base_url, self.api_key, self.request_timeout, self.max_retries, max_connections=self.max_connections
+        )
 
     def model_info(self) -> ModelInfo | None:
         """What the server says about this model (asked once); None if it cannot say.

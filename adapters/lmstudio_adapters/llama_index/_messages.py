@@ -16,6 +16,7 @@ from llama_index.core.base.llms.types import (
 )
 
 from lmstudio_adapters._errors import InputError
+from lmstudio_adapters._requests import WireMessages, normalise_message
 from lmstudio_adapters._schemas import ChatMessage as WireMessage
 from lmstudio_adapters._schemas import ToolCall as WireToolCall
 from lmstudio_adapters._schemas import Usage
@@ -60,39 +61,52 @@ def _wire_tool_call(call: Any) -> dict[str, Any]:
     return dict(call)
 
 
-def to_wire_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
-    """LlamaIndex messages as OpenAI-style dicts: images as ``image_url`` parts, tool calls and results with ids.
+def to_wire_messages(messages: Sequence[ChatMessage]) -> WireMessages:
+    """LlamaIndex messages as LM Studio wire dicts: images as ``image_url`` parts, tool calls and results with ids.
 
-    Thinking blocks from earlier turns are not sent back.
+    Thinking blocks from earlier turns are not sent back. A message of one text block is made
+    here directly; every other one also goes through the core's check, once.
     """
-    wire: list[dict[str, Any]] = []
+    wire = WireMessages()
+    append, wire_role = wire.append, _ROLES.get
     for message in messages:
-        role = _ROLES.get(MessageRole(message.role), "user")
-        parts: list[dict[str, Any]] = []
-        calls: list[Any] = []
-        has_image = False
-        for block in message.blocks:
-            if isinstance(block, TextBlock):
-                parts.append({"type": "text", "text": block.text})
-            elif isinstance(block, ImageBlock):
-                parts.append(_image_part(block))
-                has_image = True
-            elif isinstance(block, ToolCallBlock):
-                calls.append(block)
-            elif isinstance(block, ThinkingBlock):
-                continue
-        if not calls and message.additional_kwargs.get("tool_calls"):
-            calls = list(message.additional_kwargs["tool_calls"])
-        content: Any = parts if has_image else "".join(part["text"] for part in parts)
-        entry: dict[str, Any] = {"role": role, "content": content}
-        if role == "assistant" and calls:
-            entry["tool_calls"] = [_wire_tool_call(call) for call in calls]
-        if role == "tool":
-            call_id = message.additional_kwargs.get("tool_call_id")
-            if call_id is not None:
-                entry["tool_call_id"] = call_id
-        wire.append(entry)
+        # Fields straight from the model's __dict__: this loop runs once per message of a history.
+        fields = message.__dict__
+        # MessageRole is a str enum: the dict answers for members and their values alike.
+        role = wire_role(fields["role"], "user")
+        blocks = fields["blocks"]
+        if len(blocks) == 1 and type(blocks[0]) is TextBlock and not fields["additional_kwargs"]:
+            append({"role": role, "content": blocks[0].text})
+        else:
+            append(normalise_message(_wire_message(message, role), len(wire)))
     return wire
+
+
+def _wire_message(message: ChatMessage, role: str) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = []
+    calls: list[Any] = []
+    has_image = False
+    for block in message.blocks:
+        if isinstance(block, TextBlock):
+            parts.append({"type": "text", "text": block.text})
+        elif isinstance(block, ImageBlock):
+            parts.append(_image_part(block))
+            has_image = True
+        elif isinstance(block, ToolCallBlock):
+            calls.append(block)
+        elif isinstance(block, ThinkingBlock):
+            continue
+    if not calls and message.additional_kwargs.get("tool_calls"):
+        calls = list(message.additional_kwargs["tool_calls"])
+    content: Any = parts if has_image else "".join(part["text"] for part in parts)
+    entry: dict[str, Any] = {"role": role, "content": content}
+    if role == "assistant" and calls:
+        entry["tool_calls"] = [_wire_tool_call(call) for call in calls]
+    if role == "tool":
+        call_id = message.additional_kwargs.get("tool_call_id")
+        if call_id is not None:
+            entry["tool_call_id"] = call_id
+    return entry
 
 
 def parse_partial_json(text: str) -> dict[str, Any]:
