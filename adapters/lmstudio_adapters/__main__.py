@@ -1,4 +1,4 @@
-"""The ``lmstudio-adapters`` command: ``doctor``, ``models``, ``chat`` and ``demo``.
+"""The ``lmstudio-adapters`` command: ``doctor``, ``models``, ``servers``, ``chat`` and ``demo``.
 
 Errors print as one line (the exception's own message, which says what to do); ``--debug``
 shows the traceback. Colour and tables only when stdout is a terminal.
@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._config import LMStudioSettings
 from lmstudio_adapters._errors import LMStudioAdapterError
+from lmstudio_adapters._identify import LocalServer
 from lmstudio_adapters._schemas import ModelInfo
 
 __all__ = ["main"]
@@ -63,6 +64,20 @@ def models_table(models: Sequence[ModelInfo]) -> list[list[str]]:
     return rows
 
 
+def servers_table(servers: Sequence[LocalServer]) -> list[list[str]]:
+    """Rows for the table of local model servers (header first)."""
+    rows = [["url", "kind", "version", "models"]]
+    for server in servers:
+        rows.append([server.url, server.kind, server.version or "?", ", ".join(server.models) or "none listed"])
+    return rows
+
+
+def _find_servers(client: LMStudioClient) -> list[LocalServer]:
+    from lmstudio_adapters._discovery import default_ports, discover
+
+    return discover(ports=default_ports(client.base_url), timeout=client.settings.probe_timeout)
+
+
 def _print_table(rows: list[list[str]], out: TextIO) -> None:
     if out.isatty():
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -88,6 +103,13 @@ def doctor(client: LMStudioClient, out: TextIO) -> int:
         problems += 1
     else:
         say.ok(f"server answers at {client.base_url}")
+        from lmstudio_adapters._discovery import describe_server
+        from lmstudio_adapters._identify import not_lmstudio_note
+
+        note = not_lmstudio_note(describe_server(client.base_url, timeout=client.settings.probe_timeout))
+        if note:
+            say.bad(note)
+            problems += 1
         models = client.list_models()
         names = {
             "v1": "native REST v1 (LM Studio 0.4+)",
@@ -102,6 +124,15 @@ def doctor(client: LMStudioClient, out: TextIO) -> int:
         else:
             problems += 1
             say.bad(f"model {client.model!r} is not listed; {_model_advice(models)}")
+    servers = _find_servers(client)
+    if servers:
+        say.info(f"local model servers found: {len(servers)}")
+        _print_table(servers_table(servers), out)
+        elsewhere = [s.url for s in servers if s.kind == "lmstudio" and s.url != client.base_url]
+        if elsewhere and client.base_url not in {s.url for s in servers if s.kind == "lmstudio"}:
+            say.info(f"LM Studio answers at {elsewhere[0]}: set LM_STUDIO_URL={elsewhere[0]} to use it")
+    else:
+        say.info("no local model server found on the usual ports (see `lmstudio-adapters servers`)")
     for extra, module in (("langchain", "langchain_core"), ("llama-index", "llama_index.core")):
         try:
             found = importlib.util.find_spec(module) is not None
@@ -202,6 +233,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("doctor", parents=[common], help="check the server, the model and the installed extras")
     models = commands.add_parser("models", parents=[common], help="list the server's models")
     models.add_argument("--json", action="store_true", help="machine-readable output")
+    servers = commands.add_parser(
+        "servers", parents=[common], help="find the model servers on this machine (LM Studio and others)"
+    )
+    servers.add_argument("--json", action="store_true", help="machine-readable output")
     chat_cmd = commands.add_parser("chat", parents=[common], help="stream a one-shot answer, then the stats")
     chat_cmd.add_argument("prompt")
     chat_cmd.add_argument(
@@ -230,6 +265,16 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
                 out.write("\n")
             else:
                 _print_table(models_table(models), out)
+            return 0
+        if args.command == "servers":
+            found = _find_servers(client)
+            if args.json:
+                json.dump([server.to_dict() for server in found], out, indent=2)
+                out.write("\n")
+            elif found:
+                _print_table(servers_table(found), out)
+            else:
+                print("no local model server found on the usual ports", file=sys.stderr)
             return 0
         if args.command == "chat":
             return chat(client, args.prompt, out, max_tokens=args.max_tokens)

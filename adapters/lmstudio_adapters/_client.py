@@ -20,6 +20,7 @@ from lmstudio_adapters._errors import (
     ModelNotFoundError,
 )
 from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_status
+from lmstudio_adapters._routes import MODEL_LIST_PATHS
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, Completion, EmbeddingResponse, ModelInfo
 
 if TYPE_CHECKING:
@@ -158,6 +159,11 @@ class LMStudioClient(ClientCore):
             except LMStudioAdapterError:
                 listed = []  # best effort: the original error matters more
             error = self._error(call, status_code, content, available=tuple(m.id for m in listed))
+        if self._detected is not None or call.path not in MODEL_LIST_PATHS:
+            # Not while finding the model API: there a 404 only sends the search to the next route.
+            from lmstudio_adapters._discovery import explain_not_lmstudio
+
+            error = explain_not_lmstudio(error, self.base_url, timeout=self.settings.probe_timeout)
         return error
 
     def _drive(self, plan: Plan[T]) -> T:

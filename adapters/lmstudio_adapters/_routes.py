@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from lmstudio_adapters._schemas import ModelInfo
 
-__all__ = ["MODELS_ROUTES", "DetectedApi", "parse_models"]
+__all__ = ["MODELS_ROUTES", "MODEL_LIST_PATHS", "DetectedApi", "parse_models"]
 
 DetectedApi = Literal["v1", "v0", "openai"]
 
@@ -21,6 +21,7 @@ MODELS_ROUTES: tuple[tuple[DetectedApi, str], ...] = (
     ("v0", "/api/v0/models"),  # LM Studio 0.3.6+
     ("openai", "/v1/models"),  # every version, and any OpenAI-compatible server
 )
+MODEL_LIST_PATHS = frozenset(path for _, path in MODELS_ROUTES)
 
 _V1_TYPES: dict[str, Literal["llm", "vlm", "embeddings"]] = {
     "llm": "llm",
