@@ -307,3 +307,17 @@ def test_servers_command(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_lazy_export() -> None:
     assert {"discover", "adiscover", "LocalServer"} <= set(lmstudio_adapters.__all__)
     assert asyncio.iscoroutinefunction(lmstudio_adapters.adiscover)
+
+
+def test_selector_says_it_searched_when_nothing_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing at the default nor on the other ports: the reason says both; a non-LM Studio server is not used."""
+    clear_probe_cache()
+    with fakes(ollama) as (other,), loopback.closed_port() as default:
+        monkeypatch.setenv(PORTS_ENV, str(_port(other.url)))
+        decision = decide_backend(
+            "llama3.2:latest", fallback="openai:gpt-4o-mini", settings=_unset_url_settings(default)
+        )
+    assert decision.target == "cloud"
+    assert decision.reason.startswith(f"LM Studio is not reachable at {default} (")
+    assert decision.reason.endswith(", nor found on the other ports LM Studio uses")
+    clear_probe_cache()

@@ -196,15 +196,16 @@ def decide_backend(
         )
     found = probe(url, timeout=settings.probe_timeout, api_key=key, cache_ttl=settings.probe_cache_ttl)
     where = ""
-    # Only the default is worth a search: a URL the user gave is the only place to look, and a
-    # server that answered (with an auth or other error) is there.
-    if not found.reachable and not base_url and "url" not in settings.model_fields_set:
-        nothing_answered = not found.problem.startswith("it ")
-        located = (
-            find_lmstudio(url, timeout=settings.probe_timeout, api_key=key, cache_ttl=settings.probe_cache_ttl)
-            if nothing_answered
-            else None
-        )
+    # Search only when LM_STUDIO_URL is unset (a URL the user gave is the only place to look)
+    # and nothing answered at the default (an auth or other error means LM Studio is there).
+    searched = (
+        not found.reachable
+        and not base_url
+        and "url" not in settings.model_fields_set
+        and not found.problem.startswith("it ")
+    )
+    if searched:
+        located = find_lmstudio(url, timeout=settings.probe_timeout, api_key=key, cache_ttl=settings.probe_cache_ttl)
         if located is not None and located.reachable:
             where = f" (found by discovery: nothing answers at {url}, LM_STUDIO_URL is not set)"
             url, found = located.base_url, located
@@ -229,6 +230,8 @@ def decide_backend(
         why = f"model {wanted} is not available on LM Studio at {url} (it has: {listed}){where}"
     else:
         why = f"LM Studio is not reachable at {url} ({found.problem})"
+        if searched:
+            why += ", nor found on the other ports LM Studio uses"
     if preference == "local-only" or not cloud:
         fix = (
             "prefer='local-only' forbids the cloud"
