@@ -164,6 +164,15 @@ async def test_sync_form_inside_a_running_loop() -> None:
     }
 
 
+def test_older_ollama_lists_its_models_at_api_tags() -> None:
+    """Ollama before /v1/models: the names come from its own /api/tags."""
+    with fakes(ollama) as (srv,):
+        srv.routes.pop(("GET", "/v1/models"))
+        srv.route("GET", "/api/tags", Reply(body={"models": [{"name": "llama3:latest", "model": "llama3:latest"}]}))
+        found = lmstudio_adapters.discover(ports=[_port(srv.url)], timeout=TIMEOUT)
+    assert [(s.kind, s.models, s.version) for s in found] == [("ollama", ("llama3:latest",), "0.5.7")]
+
+
 def test_default_ports_and_their_override(monkeypatch: pytest.MonkeyPatch) -> None:
     """LM_STUDIO_URL's port comes first; LM_STUDIO_DISCOVER_PORTS replaces the rest; bad values are typed errors."""
     monkeypatch.delenv(PORTS_ENV)

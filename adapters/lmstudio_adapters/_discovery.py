@@ -30,6 +30,7 @@ from lmstudio_adapters._identify import (
     is_lmstudio_greeting,
     model_ids,
     not_lmstudio_note,
+    ollama_tags,
 )
 from lmstudio_adapters._version import __version__
 
@@ -134,7 +135,10 @@ async def _probe(client: httpx.AsyncClient, root: str) -> LocalServer | None:
     if found is None:
         return None
     kind, version = found
-    return LocalServer(root, kind, model_ids(answers.get(MODELS)) or (), version)
+    models = model_ids(answers.get(MODELS))
+    if models is None and kind == "ollama":
+        models = ollama_tags(await _ask(client, root + "/api/tags"))
+    return LocalServer(root, kind, models or (), version)
 
 
 def _client(timeout: float) -> httpx.AsyncClient:

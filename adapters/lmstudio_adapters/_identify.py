@@ -30,6 +30,7 @@ __all__ = [
     "identify",
     "model_ids",
     "not_lmstudio_note",
+    "ollama_tags",
 ]
 
 Kind = Literal["lmstudio", "llama.cpp", "ollama", "vllm", "openai-compatible"]
@@ -123,6 +124,15 @@ def model_ids(answer: Answer | None) -> tuple[str, ...] | None:
     if not isinstance(data, list):
         return None
     return tuple(m["id"] for m in data if isinstance(m, dict) and isinstance(m.get("id"), str))
+
+
+def ollama_tags(answer: Answer | None) -> tuple[str, ...]:
+    """The model names of Ollama's own list (``GET /api/tags``), for versions without ``/v1/models``."""
+    body = _ok_dict(answer)
+    models = body.get("models") if body is not None else None
+    if not isinstance(models, list):
+        return ()
+    return tuple(m["name"] for m in models if isinstance(m, dict) and isinstance(m.get("name"), str))
 
 
 def identify(answers: Mapping[str, Answer | None]) -> tuple[Kind, str | None] | None:
