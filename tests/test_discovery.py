@@ -330,3 +330,17 @@ def test_selector_says_it_searched_when_nothing_is_found(monkeypatch: pytest.Mon
     assert decision.reason.startswith(f"LM Studio is not reachable at {default} (")
     assert decision.reason.endswith(", nor found on the other ports LM Studio uses")
     clear_probe_cache()
+
+
+def test_doctor_does_not_point_elsewhere_when_lmstudio_is_the_configured_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``localhost`` in LM_STUDIO_URL and ``127.0.0.1`` in the table are the same server: no advice to move."""
+    with fakes(lmstudio) as (srv,):
+        monkeypatch.setenv(PORTS_ENV, str(_port(srv.url)))
+        url = srv.url.replace("127.0.0.1", "localhost")
+        status, text = _run_cli("--url", url, "--model", "qwen/qwen3-4b", "doctor")
+    assert status == 0, text
+    assert f"{srv.url}\tlmstudio\t?\t" in text
+    assert "set LM_STUDIO_URL=" not in text
+    assert "not LM Studio" not in text

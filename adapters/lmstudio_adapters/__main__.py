@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._config import LMStudioSettings
@@ -78,6 +79,13 @@ def _find_servers(client: LMStudioClient) -> list[LocalServer]:
     return discover(ports=default_ports(client.base_url), timeout=client.settings.probe_timeout)
 
 
+def _same_server(found: str, configured: str) -> bool:
+    """Whether a discovered loopback URL is the configured one (``localhost`` is ``127.0.0.1``)."""
+    a, b = urlsplit(found), urlsplit(configured)
+    loopback = {"localhost", "127.0.0.1", "::1"}
+    return a.port == b.port and (a.hostname == b.hostname or {a.hostname, b.hostname} <= loopback)
+
+
 def _print_table(rows: list[list[str]], out: TextIO) -> None:
     if out.isatty():
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -128,9 +136,9 @@ def doctor(client: LMStudioClient, out: TextIO) -> int:
     if servers:
         say.info(f"local model servers found: {len(servers)}")
         _print_table(servers_table(servers), out)
-        elsewhere = [s.url for s in servers if s.kind == "lmstudio" and s.url != client.base_url]
-        if elsewhere and client.base_url not in {s.url for s in servers if s.kind == "lmstudio"}:
-            say.info(f"LM Studio answers at {elsewhere[0]}: set LM_STUDIO_URL={elsewhere[0]} to use it")
+        lmstudios = [server.url for server in servers if server.kind == "lmstudio"]
+        if lmstudios and not any(_same_server(url, client.base_url) for url in lmstudios):
+            say.info(f"LM Studio answers at {lmstudios[0]}: set LM_STUDIO_URL={lmstudios[0]} to use it")
     else:
         say.info("no local model server found on the usual ports (see `lmstudio-adapters servers`)")
     for extra, module in (("langchain", "langchain_core"), ("llama-index", "llama_index.core")):
