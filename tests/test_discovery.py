@@ -273,6 +273,34 @@ async def test_async_client_error_says_what_the_server_is() -> None:
     assert f"This is vLLM 0.6.3 at {srv.url}, not LM Studio" in str(caught.value)
 
 
+def test_unknown_model_on_llama_cpp_says_what_the_server_is() -> None:
+    """llama.cpp's router answers an unknown model with 400: still named, since the model is unknown."""
+    missing = Reply(
+        400, {"error": {"code": 400, "message": "model 'qwen/qwen3-4b' not found", "type": "invalid_request_error"}}
+    )
+    with fakes(llama_cpp) as (srv,):
+        srv.route("POST", "/v1/chat/completions", missing)
+        client = LMStudioClient(srv.url, model="qwen/qwen3-4b", max_retries=0)
+        with client, pytest.raises(ModelNotFoundError) as caught:
+            client.chat([{"role": "user", "content": "hi"}])
+    assert f"This is a llama.cpp server b4500-adc5dd92 at {srv.url}, not LM Studio" in str(caught.value)
+
+
+def test_lmstudio_errors_carry_no_note() -> None:
+    """The same unknown model on LM Studio: one greeting asked, no note added."""
+    with fakes(lmstudio) as (srv,):
+        srv.route(
+            "POST",
+            "/v1/chat/completions",
+            Reply(404, {"error": {"message": "model not found", "code": "model_not_found"}}),
+        )
+        client = LMStudioClient(srv.url, model="nope", max_retries=0)
+        with client, pytest.raises(ModelNotFoundError) as caught:
+            client.chat([{"role": "user", "content": "hi"}])
+    assert "not LM Studio" not in str(caught.value)
+    assert [path for _, path, _, _ in srv.requests].count("/lmstudio-greeting") == 1
+
+
 def test_client_success_path_sends_no_identification() -> None:
     """Against LM Studio nothing but the call itself is sent, and model detection sends no greeting."""
     with fakes(lmstudio) as (srv,), LMStudioClient(srv.url, max_retries=0) as client:

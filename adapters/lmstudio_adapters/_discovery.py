@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from lmstudio_adapters._config import current_settings
-from lmstudio_adapters._errors import APIStatusError, ConfigError
+from lmstudio_adapters._errors import APIStatusError, ConfigError, ModelNotFoundError
 from lmstudio_adapters._identify import (
     GREETING,
     IDENTITY_ROUTES,
@@ -102,13 +102,13 @@ def default_ports(base_url: str | None = None) -> tuple[int, ...]:
 async def _get(client: httpx.AsyncClient, url: str) -> Answer:
     """One GET, body capped; raises httpx errors (a connect error means nothing listens)."""
     async with client.stream("GET", url) as response:
-        content = b""
+        content = bytearray()
         async for chunk in response.aiter_bytes():
             content += chunk
             if len(content) > _MAX_BODY:
                 return Answer(response.status_code)
     try:
-        return Answer(response.status_code, json.loads(content))
+        return Answer(response.status_code, json.loads(bytes(content)))
     except ValueError:
         return Answer(response.status_code)
 
@@ -127,7 +127,7 @@ async def _probe(client: httpx.AsyncClient, root: str) -> LocalServer | None:
     except httpx.HTTPError:
         return None
     answers: dict[str, Answer | None] = {GREETING: greeting}
-    # LM Studio logs every unknown route it is asked: when it says who it is, ask nothing else.
+    # LM Studio logs every unknown route it is asked: once it says who it is, ask nothing else.
     routes = (MODELS,) if is_lmstudio_greeting(greeting) else IDENTITY_ROUTES
     replies = await asyncio.gather(*(_ask(client, root + route) for route in routes))
     answers.update(zip(routes, replies, strict=True))
@@ -248,6 +248,11 @@ async def adescribe_server(base_url: str, *, timeout: float | None = None) -> Lo
 FOREIGN_STATUSES = (404, 405, 501)
 
 
+def _worth_explaining(error: APIStatusError) -> bool:
+    # An unknown model too: another server's model names (llama3.2:latest) are the usual cause.
+    return error.status_code in FOREIGN_STATUSES or isinstance(error, ModelNotFoundError)
+
+
 def _with_note(error: APIStatusError, note: str) -> APIStatusError:
     if note:
         error.message = f"{error.message} {note}"
@@ -260,9 +265,9 @@ def explain_not_lmstudio(error: APIStatusError, base_url: str, *, timeout: float
 
     The client calls this on its error path only: it identifies the server (a few GETs
     bounded by ``timeout``, default the probe timeout) when the status is one LM Studio
-    never sends for a missing route.
+    never sends for a missing route, or the model is unknown.
     """
-    if error.status_code not in FOREIGN_STATUSES:
+    if not _worth_explaining(error):
         return error
     return _with_note(error, not_lmstudio_note(describe_server(base_url, timeout=timeout)))
 
@@ -271,6 +276,6 @@ async def aexplain_not_lmstudio(
     error: APIStatusError, base_url: str, *, timeout: float | None = None
 ) -> APIStatusError:
     """The async form of :func:`explain_not_lmstudio`."""
-    if error.status_code not in FOREIGN_STATUSES:
+    if not _worth_explaining(error):
         return error
     return _with_note(error, not_lmstudio_note(await adescribe_server(base_url, timeout=timeout)))
