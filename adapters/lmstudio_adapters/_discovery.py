@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from lmstudio_adapters._config import current_settings
+from lmstudio_adapters._core import shared_tls_context
 from lmstudio_adapters._errors import APIStatusError, ConfigError, ModelNotFoundError
 from lmstudio_adapters._identify import (
     GREETING,
@@ -141,19 +142,21 @@ async def _probe(client: httpx.AsyncClient, root: str) -> LocalServer | None:
     return LocalServer(root, kind, models or (), version)
 
 
-def _client(timeout: float) -> httpx.AsyncClient:
-    # trust_env=False: loopback probes never go through an HTTP(S)_PROXY.
+def _client(timeout: float, *, local: bool) -> httpx.AsyncClient:
+    # A port scan of this machine never goes through HTTP(S)_PROXY; a configured URL is reached
+    # the way the LM Studio client reaches it.
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout),
-        trust_env=False,
+        trust_env=not local,
+        verify=True if local else shared_tls_context(),
         headers={"Accept": "application/json", "User-Agent": f"lmstudio-adapters/{__version__}"},
         follow_redirects=False,
     )
 
 
-async def _probe_all(roots: Iterable[str], timeout: float) -> list[LocalServer | None]:
+async def _probe_all(roots: Iterable[str], timeout: float, *, local: bool = True) -> list[LocalServer | None]:
     roots = list(roots)
-    async with _client(timeout) as client:
+    async with _client(timeout, local=local) as client:
         tasks = [asyncio.ensure_future(_probe(client, root)) for root in roots]
         if not tasks:
             return []
@@ -235,12 +238,12 @@ def discover(
 def describe_server(base_url: str, *, timeout: float | None = None) -> LocalServer | None:
     """What the server at ``base_url`` (a server root) is, or None when it is not a model server."""
     wait = _check_timeout(timeout)
-    return _run_sync(lambda: _probe_all([base_url], wait))[0]
+    return _run_sync(lambda: _probe_all([base_url], wait, local=False))[0]
 
 
 async def adescribe_server(base_url: str, *, timeout: float | None = None) -> LocalServer | None:
     """The async form of :func:`describe_server`."""
-    return (await _probe_all([base_url], _check_timeout(timeout)))[0]
+    return (await _probe_all([base_url], _check_timeout(timeout), local=False))[0]
 
 
 #: Statuses LM Studio never uses for a route it lacks (it answers 200 + error): seeing one
