@@ -372,3 +372,19 @@ def test_doctor_does_not_point_elsewhere_when_lmstudio_is_the_configured_server(
     assert f"{srv.url}\tlmstudio\t?\t" in text
     assert "set LM_STUDIO_URL=" not in text
     assert "not LM Studio" not in text
+
+
+def test_langchain_selector_builds_the_model_on_the_found_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """select_chat_model hands the found URL to LMStudioChatModel, and a call reaches that server."""
+    pytest.importorskip("langchain_core")
+    from lmstudio_adapters.langchain import LMStudioChatModel, select_chat_model
+
+    clear_probe_cache()
+    with fakes(lmstudio) as (found,), loopback.closed_port() as default:
+        found.route("POST", "/v1/chat/completions", Reply(body=loopback.chat_reply("Hi there")))
+        monkeypatch.setenv(PORTS_ENV, str(_port(found.url)))
+        llm = select_chat_model("qwen/qwen3-4b", settings=_unset_url_settings(default), max_retries=0)
+        assert isinstance(llm, LMStudioChatModel)
+        assert llm.invoke("hello").content == "Hi there"
+        assert ("POST", "/v1/chat/completions") in [(m, p) for m, p, _, _ in found.requests]
+    clear_probe_cache()
