@@ -114,7 +114,8 @@ def doctor(client: LMStudioClient, out: TextIO) -> int:
         from lmstudio_adapters._discovery import describe_server
         from lmstudio_adapters._identify import not_lmstudio_note
 
-        note = not_lmstudio_note(describe_server(client.base_url, timeout=client.settings.probe_timeout))
+        # It just answered: give a busy server a few seconds to say what it is.
+        note = not_lmstudio_note(describe_server(client.base_url, timeout=max(client.settings.probe_timeout, 3.0)))
         if note:
             say.bad(note)
             problems += 1
