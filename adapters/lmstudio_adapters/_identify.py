@@ -1,4 +1,4 @@
-"""Which kind of model server answered: the rules, without any I/O.
+"""Which kind of model server answered: the rules, without any I/O (docs/lmstudio-api.md, section 6).
 
 Each server is recognised by a route it documents, never by its port:
 
