@@ -55,6 +55,7 @@ def test_blocks_found() -> None:
         "Quick start",
         "Quick start",
         "Local or cloud",
+        "How LM Studio is found",
         "Testing your own chains",
     ]
 
