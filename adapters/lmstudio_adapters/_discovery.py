@@ -148,13 +148,15 @@ def _client(timeout: float, *, local: bool) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout),
         trust_env=not local,
-        verify=True if local else shared_tls_context(),
+        verify=shared_tls_context(),  # built once per process, not once per call
         headers={"Accept": "application/json", "User-Agent": f"lmstudio-adapters/{__version__}"},
         follow_redirects=False,
     )
 
 
 async def _probe_all(roots: Iterable[str], timeout: float, *, local: bool = True) -> list[LocalServer | None]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout  # from the start: setting up the client counts too
     roots = list(roots)
     async with _client(timeout, local=local) as client:
         tasks = [asyncio.ensure_future(_probe(client, root)) for root in roots]
@@ -162,7 +164,7 @@ async def _probe_all(roots: Iterable[str], timeout: float, *, local: bool = True
             return []
         # The hard deadline: httpx's timeout is per read, so a server trickling bytes could
         # otherwise hold a probe for ever.
-        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        _, pending = await asyncio.wait(tasks, timeout=max(deadline - loop.time(), 0.0))
         for task in pending:
             task.cancel()
         if pending:
