@@ -20,6 +20,8 @@ from tests import loopback
 
 ROOT = Path(__file__).resolve().parent.parent
 REPLAY_URL = "http://localhost:1234"
+with loopback.closed_port() as _unused:
+    _NOWHERE = int(_unused.rsplit(":", 1)[1])  # a port nothing listens on
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +30,9 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("LM_STUDIO_") or name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL"):
             monkeypatch.delenv(name, raising=False)
+    # Discovery (doctor, servers, the selector's fallback search) looks only where a test says:
+    # never at whatever listens on this machine's real LM Studio, Ollama or vLLM ports.
+    monkeypatch.setenv("LM_STUDIO_DISCOVER_PORTS", str(_NOWHERE))
 
 
 @pytest.fixture

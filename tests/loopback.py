@@ -158,6 +158,8 @@ class LoopbackServer(ThreadingHTTPServer):
         self.open_connections = 0
         self.peak_connections = 0  # most connections open at the same time
         self.stop_event = threading.Event()
+        #: The answer to unscripted routes; None answers as LM Studio does (200 + error body).
+        self.unknown_route: Reply | None = None
         self._lock = threading.Lock()
         self._live: set[socket.socket] = set()
 
@@ -175,6 +177,8 @@ class LoopbackServer(ThreadingHTTPServer):
         with self._lock:
             replies = self.routes.get((method, path))
             if not replies:
+                if self.unknown_route is not None:
+                    return self.unknown_route
                 return Reply(status=200, body={"error": f"Unexpected endpoint or method. ({method} {path})"})
             count = self.hits.get((method, path), 0)
             self.hits[(method, path)] = count + 1

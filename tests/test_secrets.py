@@ -298,7 +298,12 @@ def test_echoed_headers_never_reach_errors(
     server.route("POST", "/v1/chat/completions", Reply(status=status, body=echo_headers))
     errors = chat_failures(server.url)
     assert len(errors) == 6
-    assert server.requests[-1][3]["Authorization"] == f"Bearer {ECHO_KEY}"  # it was sent
+    chats = [
+        headers for method, path, _, headers in server.requests if (method, path) == ("POST", "/v1/chat/completions")
+    ]
+    assert chats[-1]["Authorization"] == f"Bearer {ECHO_KEY}"  # it was sent
+    # A 404 makes the client ask what the server is (GET /lmstudio-greeting...): never with the key.
+    assert all("Authorization" not in headers for method, _, _, headers in server.requests if method == "GET")
     for error in errors:
         assert "<redacted>" in str(error)
         assert_no_echo(error, error.args, error.__dict__, getattr(error, "body", None))

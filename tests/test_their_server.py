@@ -219,11 +219,12 @@ def test_the_next_api_is_asked_before_the_defaults(server: LoopbackServer) -> No
     from lmstudio_adapters.llama_index import LMStudioLLM
 
     assert LMStudioLLM(model="older-model", base_url=server.url).metadata.context_window == 2048
+    paths = [path for _, path, _, _ in server.requests]
+    assert paths.index("/api/v1/models") < paths.index("/api/v0/models")
+    assert paths.count("/api/v0/models") == 1  # the metadata lookup asks it once, after /api/v1
     status, text = run_cli("--url", server.url, "--model", "older-model", "doctor")
     assert status == 0
     assert "model 'older-model' is available: state loaded; context 2048" in text
-    paths = [path for _, path, _, _ in server.requests]
-    assert paths.count("/api/v0/models") == 2  # one per lookup, after /api/v1
 
 
 def test_doctor_says_when_no_name_matched(server: LoopbackServer) -> None:

@@ -35,6 +35,7 @@ if _TYPE_CHECKING:
     from lmstudio_adapters._async_client import AsyncLMStudioClient
     from lmstudio_adapters._client import LMStudioClient
     from lmstudio_adapters._config import LMStudioSettings
+    from lmstudio_adapters._discovery import LocalServer, adiscover, discover
     from lmstudio_adapters._lifecycle_wire import DownloadProgress, LoadedModel
     from lmstudio_adapters._schemas import (
         ChatCompletion,
@@ -68,13 +69,16 @@ _LAZY = {
     "LMStudioClient": "lmstudio_adapters._client",
     "LMStudioSettings": "lmstudio_adapters._config",
     "LoadedModel": "lmstudio_adapters._lifecycle_wire",
+    "LocalServer": "lmstudio_adapters._discovery",
     "ModelInfo": "lmstudio_adapters._schemas",
     "ProbeResult": "lmstudio_adapters._selector",
     "Stream": "lmstudio_adapters._stream",
     "ToolCall": "lmstudio_adapters._schemas",
     "Usage": "lmstudio_adapters._schemas",
+    "adiscover": "lmstudio_adapters._discovery",
     "clear_probe_cache": "lmstudio_adapters._selector",
     "decide_backend": "lmstudio_adapters._selector",
+    "discover": "lmstudio_adapters._discovery",
 }
 
 
@@ -107,6 +111,7 @@ __all__ = [
     "LMStudioClient",
     "LMStudioSettings",
     "LoadedModel",
+    "LocalServer",
     "MissingDependencyError",
     "ModelInfo",
     "ModelNotFoundError",
@@ -120,6 +125,8 @@ __all__ = [
     "ToolCall",
     "Usage",
     "__version__",
+    "adiscover",
     "clear_probe_cache",
     "decide_backend",
+    "discover",
 ]

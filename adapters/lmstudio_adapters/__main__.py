@@ -1,4 +1,4 @@
-"""The ``lmstudio-adapters`` command: ``doctor``, ``models``, ``chat``, ``demo``; ``ps``, ``load``, ``unload``, ``get``.
+"""The ``lmstudio-adapters`` command: checks, models, servers, chat and demo; ``ps``, ``load``, ``unload``, ``get``.
 
 Errors print as one line (the exception's own message, which says what to do); ``--debug``
 shows the traceback. Colour and tables only when stdout is a terminal.
@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from lmstudio_adapters._cli_models import COMMANDS as MODEL_COMMANDS
 from lmstudio_adapters._cli_models import add_commands as add_model_commands
@@ -22,6 +23,7 @@ from lmstudio_adapters._cli_models import run_command as run_model_command
 from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._config import LMStudioSettings
 from lmstudio_adapters._errors import LMStudioAdapterError, ModelNotFoundError
+from lmstudio_adapters._identify import LocalServer
 from lmstudio_adapters._routes import DEFAULT_MODEL, find_model, sole_chat_model
 from lmstudio_adapters._schemas import ModelInfo
 
@@ -68,6 +70,27 @@ def models_table(models: Sequence[ModelInfo]) -> list[list[str]]:
     return rows
 
 
+def servers_table(servers: Sequence[LocalServer]) -> list[list[str]]:
+    """Rows for the table of local model servers (header first)."""
+    rows = [["url", "kind", "version", "models"]]
+    for server in servers:
+        rows.append([server.url, server.kind, server.version or "?", ", ".join(server.models) or "none listed"])
+    return rows
+
+
+def _find_servers(client: LMStudioClient) -> list[LocalServer]:
+    from lmstudio_adapters._discovery import default_ports, discover
+
+    return discover(ports=default_ports(client.base_url), timeout=client.settings.probe_timeout)
+
+
+def _same_server(found: str, configured: str) -> bool:
+    """Whether a discovered loopback URL is the configured one (``localhost`` is ``127.0.0.1``)."""
+    a, b = urlsplit(found), urlsplit(configured)
+    loopback = {"localhost", "127.0.0.1", "::1"}
+    return a.port == b.port and (a.hostname == b.hostname or {a.hostname, b.hostname} <= loopback)
+
+
 def _print_table(rows: list[list[str]], out: TextIO) -> None:
     if out.isatty():
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -94,6 +117,14 @@ def doctor(client: LMStudioClient, out: TextIO) -> int:
         problems += 1
     else:
         say.ok(f"server answers at {client.base_url}")
+        from lmstudio_adapters._discovery import describe_server
+        from lmstudio_adapters._identify import not_lmstudio_note
+
+        # It just answered: give a busy server a few seconds to say what it is.
+        note = not_lmstudio_note(describe_server(client.base_url, timeout=max(client.settings.probe_timeout, 3.0)))
+        if note:
+            say.bad(note)
+            problems += 1
         names = {
             "v1": "native REST v1 (LM Studio 0.4+)",
             "v0": "native REST v0 (LM Studio 0.3.6+)",
@@ -104,6 +135,15 @@ def doctor(client: LMStudioClient, out: TextIO) -> int:
         say.ok(f"{len(models)} model(s); loaded: {', '.join(loaded) if loaded else 'none reported'}")
         doctor_loaded(client, say.ok, say.info)
         problems += _check_model(client, models, say)
+    servers = _find_servers(client)
+    if servers:
+        say.info(f"local model servers found: {len(servers)}")
+        _print_table(servers_table(servers), out)
+        lmstudios = [server.url for server in servers if server.kind == "lmstudio"]
+        if lmstudios and not any(_same_server(url, client.base_url) for url in lmstudios):
+            say.info(f"LM Studio answers at {lmstudios[0]}: set LM_STUDIO_URL={lmstudios[0]} to use it")
+    else:
+        say.info("no local model server found on the usual ports (see `lmstudio-adapters servers`)")
     for extra, module in (("langchain", "langchain_core"), ("llama-index", "llama_index.core")):
         try:
             found = importlib.util.find_spec(module) is not None
@@ -265,6 +305,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("doctor", parents=[common], help="check the server, the model and the installed extras")
     models = commands.add_parser("models", parents=[common], help="list the server's models")
     models.add_argument("--json", action="store_true", help="machine-readable output")
+    servers = commands.add_parser(
+        "servers", parents=[common], help="find the model servers on this machine (LM Studio and others)"
+    )
+    servers.add_argument("--json", action="store_true", help="machine-readable output")
     chat_cmd = commands.add_parser("chat", parents=[common], help="stream a one-shot answer, then the stats")
     chat_cmd.add_argument("prompt")
     chat_cmd.add_argument(
@@ -294,6 +338,16 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
                 out.write("\n")
             else:
                 _print_table(models_table(models), out)
+            return 0
+        if args.command == "servers":
+            found = _find_servers(client)
+            if args.json:
+                json.dump([server.to_dict() for server in found], out, indent=2)
+                out.write("\n")
+            elif found:
+                _print_table(servers_table(found), out)
+            else:
+                print("no local model server found on the usual ports", file=sys.stderr)
             return 0
         if args.command == "chat":
             return chat(client, args.prompt, out, max_tokens=args.max_tokens)

@@ -28,6 +28,7 @@ from lmstudio_adapters._lifecycle_clients import AsyncLifecycleMethods
 from lmstudio_adapters._limits import MAX_BODY_BYTES, body_too_large
 from lmstudio_adapters._loop_pools import LoopPools
 from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_status
+from lmstudio_adapters._routes import MODEL_LIST_PATHS
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, Completion, EmbeddingResponse, ModelInfo
 
 if TYPE_CHECKING:
@@ -189,7 +190,14 @@ class AsyncLMStudioClient(AsyncLifecycleMethods):
             except LMStudioAdapterError:
                 listed = []  # best effort: the original error matters more
             error = self._error(call, status_code, content, available=tuple(m.id for m in listed))
-            return error, self._learn_stand_in(call, listed)
+            stand_in = self._learn_stand_in(call, listed)
+            if stand_in is not None:
+                return error, stand_in
+        if self._detected is not None or call.path not in MODEL_LIST_PATHS:
+            # Not while finding the model API: there a 404 only sends the search to the next route.
+            from lmstudio_adapters._discovery import aexplain_not_lmstudio
+
+            error = await aexplain_not_lmstudio(error, self.base_url, timeout=self.settings.probe_timeout)
         return error, None
 
     async def _drive(self, plan: Plan[T]) -> T:

@@ -11,7 +11,15 @@ from typing import Any, Literal
 
 from lmstudio_adapters._schemas import ModelInfo
 
-__all__ = ["DEFAULT_MODEL", "MODELS_ROUTES", "DetectedApi", "find_model", "parse_models", "sole_chat_model"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "MODELS_ROUTES",
+    "MODEL_LIST_PATHS",
+    "DetectedApi",
+    "find_model",
+    "parse_models",
+    "sole_chat_model",
+]
 
 #: The model id used when none is given: LM Studio serves it with its one loaded model.
 DEFAULT_MODEL = "local-model"
@@ -24,6 +32,7 @@ MODELS_ROUTES: tuple[tuple[DetectedApi, str], ...] = (
     ("v0", "/api/v0/models"),  # LM Studio 0.3.6+
     ("openai", "/v1/models"),  # every version, and any OpenAI-compatible server
 )
+MODEL_LIST_PATHS = frozenset(path for _, path in MODELS_ROUTES)
 
 _V1_TYPES: dict[str, Literal["llm", "vlm", "embeddings"]] = {
     "llm": "llm",

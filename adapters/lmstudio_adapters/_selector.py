@@ -70,6 +70,7 @@ class Decision:
 
 
 _cache: dict[tuple[str, str], ProbeResult] = {}
+_found: dict[tuple[str, str], tuple[float, ProbeResult | None]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -77,6 +78,7 @@ def clear_probe_cache() -> None:
     """Forget cached probe results (the next selection probes again)."""
     with _cache_lock:
         _cache.clear()
+        _found.clear()
 
 
 def probe(base_url: str, *, timeout: float, api_key: str | None = None, cache_ttl: float = 0.0) -> ProbeResult:
@@ -110,6 +112,31 @@ def probe(base_url: str, *, timeout: float, api_key: str | None = None, cache_tt
         )
     with _cache_lock:
         _cache[key] = result
+    return result
+
+
+def find_lmstudio(default_url: str, *, timeout: float, api_key: str | None, cache_ttl: float) -> ProbeResult | None:
+    """LM Studio on this machine's other usual ports (see ``discover``), when nothing answers at the default.
+
+    The result, found or not, is reused for ``cache_ttl`` seconds like a probe's.
+    """
+    from lmstudio_adapters._discovery import default_ports, discover
+
+    key = (default_url, api_key or "")
+    now = time.monotonic()
+    with _cache_lock:
+        cached = _found.get(key)
+    if cached is not None and now - cached[0] < cache_ttl:
+        return cached[1]
+    ports = default_ports(default_url)[1:]  # the default's own port was just probed
+    servers = [server for server in discover(ports=ports, timeout=timeout) if server.kind == "lmstudio"]
+    result = None
+    for server in servers:
+        result = probe(server.url, timeout=timeout, api_key=api_key, cache_ttl=cache_ttl)
+        if result.reachable:
+            break
+    with _cache_lock:
+        _found[key] = (time.monotonic(), result)
     return result
 
 
@@ -168,19 +195,43 @@ def decide_backend(
             Decision("cloud", provider, cloud_model, "forced by configuration (prefer=cloud)", url, None, cloud)
         )
     found = probe(url, timeout=settings.probe_timeout, api_key=key, cache_ttl=settings.probe_cache_ttl)
+    where = ""
+    # Search only when LM_STUDIO_URL is unset (a URL the user gave is the only place to look)
+    # and nothing answered at the default (an auth or other error means LM Studio is there).
+    searched = (
+        not found.reachable
+        and not base_url
+        and "url" not in settings.model_fields_set
+        and not found.problem.startswith("it ")
+    )
+    if searched:
+        located = find_lmstudio(url, timeout=settings.probe_timeout, api_key=key, cache_ttl=settings.probe_cache_ttl)
+        if located is not None and located.reachable:
+            where = f" (found by discovery: nothing answers at {url}, LM_STUDIO_URL is not set)"
+            url, found = located.base_url, located
     if found.reachable:
         if wanted in found.model_ids:
-            return _log(Decision("local", "lmstudio", wanted, f"LM Studio at {url} lists {wanted}", url, found, cloud))
+            return _log(
+                Decision("local", "lmstudio", wanted, f"LM Studio at {url} lists {wanted}{where}", url, found, cloud)
+            )
         if wanted == DEFAULT_MODEL and found.model_ids:
             return _log(
                 Decision(
-                    "local", "lmstudio", wanted, f"LM Studio at {url} is up and no model was named", url, found, cloud
+                    "local",
+                    "lmstudio",
+                    wanted,
+                    f"LM Studio at {url} is up and no model was named{where}",
+                    url,
+                    found,
+                    cloud,
                 )
             )
         listed = ", ".join(found.model_ids) or "none"
-        why = f"model {wanted} is not available on LM Studio at {url} (it has: {listed})"
+        why = f"model {wanted} is not available on LM Studio at {url} (it has: {listed}){where}"
     else:
         why = f"LM Studio is not reachable at {url} ({found.problem})"
+        if searched:
+            why += ", nor found on the other ports LM Studio uses"
     if preference == "local-only" or not cloud:
         fix = (
             "prefer='local-only' forbids the cloud"

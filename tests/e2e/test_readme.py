@@ -56,6 +56,7 @@ def test_blocks_found() -> None:
         "Quick start",
         "Local or cloud",
         "Models: load, unload, download",
+        "How LM Studio is found",
         "Testing your own chains",
     ]
 
