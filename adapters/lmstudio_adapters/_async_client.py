@@ -24,7 +24,7 @@ from lmstudio_adapters._errors import (
     ModelNotFoundError,
 )
 from lmstudio_adapters._loop_pools import LoopPools
-from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_status
+from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_failure
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, Completion, EmbeddingResponse, ModelInfo
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ class AsyncLMStudioClient(ClientCore):
                     call, response.status_code, content, response.headers.get("location", "")
                 )
                 retry_after = parse_retry_after(response.headers)
-                retryable = should_retry_status(response.status_code)
+                retryable = should_retry_failure(error, response.status_code, call.content)
             except APITimeoutError as exc:
                 if not isinstance(exc.__cause__, httpx.ConnectTimeout):
                     raise

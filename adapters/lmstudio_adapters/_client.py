@@ -19,7 +19,7 @@ from lmstudio_adapters._errors import (
     LMStudioAdapterError,
     ModelNotFoundError,
 )
-from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_status
+from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_failure
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, Completion, EmbeddingResponse, ModelInfo
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ class LMStudioClient(ClientCore):
                     call, response.status_code, content, response.headers.get("location", "")
                 )
                 retry_after = parse_retry_after(response.headers)
-                retryable = should_retry_status(response.status_code)
+                retryable = should_retry_failure(error, response.status_code, call.content)
             except APITimeoutError as exc:
                 # A timeout that is not a connect timeout may be a slow generation: repeating it
                 # would only double the wait.

@@ -33,6 +33,7 @@ from lmstudio_adapters._routes import MODELS_ROUTES, DetectedApi, parse_models
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, ModelInfo
 from lmstudio_adapters._secrets import redact_bytes
 from lmstudio_adapters._stream import ChunkParser
+from lmstudio_adapters._tool_calls import mark_tool_calls
 from lmstudio_adapters._urls import normalize_base_url
 from lmstudio_adapters._version import __version__
 
@@ -354,11 +355,12 @@ class ClientCore:
             ) from None
 
     def _finish_chat(self, completion: ChatCompletion) -> ChatCompletion:
-        if self.parse_think_tags:
-            for choice in completion.choices:
-                message = choice.message
-                if not message.reasoning_content and "think>" in message.content:
-                    message.reasoning_content, message.content = split_think_tags(message.content)
+        for choice in completion.choices:
+            message = choice.message
+            if self.parse_think_tags and not message.reasoning_content and "think>" in message.content:
+                message.reasoning_content, message.content = split_think_tags(message.content)
+            if message.tool_calls:
+                mark_tool_calls(message.tool_calls, choice.finish_reason)
         return completion
 
     def _chunk_parser(self, call: Call, chunk_type: type[ModelT]) -> ChunkParser[ModelT]:

@@ -18,7 +18,9 @@ LMStudioAdapterError
     │   │   └── ModelNotLoadedError     no model loaded / failed to load
     │   ├── RateLimitError
     │   └── ServerError
+    │       └── ModelOutputError        the server could not parse the model's own output
     └── ResponseError                   malformed JSON or SSE, error event mid-stream
+        └── ToolCallError (ValueError)  a tool call cut off by max_tokens or not JSON
 ```
 
 The base is not called ``LMStudioError``: the official ``lmstudio`` SDK owns that name,
@@ -46,10 +48,12 @@ __all__ = [
     "MissingDependencyError",
     "ModelNotFoundError",
     "ModelNotLoadedError",
+    "ModelOutputError",
     "NoBackendError",
     "RateLimitError",
     "ResponseError",
     "ServerError",
+    "ToolCallError",
 ]
 
 START_SERVER_HINT = (
@@ -236,8 +240,23 @@ class ServerError(APIStatusError):
     is_retryable = True
 
 
+class ModelOutputError(ServerError):
+    """The server could not parse what the model generated (tool-call arguments, grammar output).
+
+    It depends on the model's output, not on the connection: at temperature 0 (or with a
+    fixed seed) the same request fails the same way, so the client does not retry it; when
+    the request samples (temperature > 0 and no seed), it is retried like any server error.
+    """
+
+    is_retryable = False
+
+
 class ResponseError(APIError):
     """The server's answer could not be understood, or a stream broke off with an error."""
+
+
+class ToolCallError(ResponseError, ValueError):
+    """A tool call in the model's answer is unusable: cut off by ``max_tokens``, or not a JSON object."""
 
 
 def _set_public_module() -> None:

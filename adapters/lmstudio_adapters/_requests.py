@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lmstudio_adapters._errors import InputError
+from lmstudio_adapters._tool_calls import parse_arguments
 
 __all__ = ["JSON_MODE_FORMAT", "build_chat_body", "build_completion_body", "build_embeddings_body", "dumps"]
 
@@ -110,6 +111,13 @@ def _normalise_tool_calls(calls: Any, index: int) -> list[dict[str, Any]]:
         arguments = function.get("arguments", "")
         if not isinstance(arguments, str):
             arguments = json.dumps(arguments, ensure_ascii=False)
+        elif parse_arguments(arguments) is None:
+            # The server would fail on it (HTTP 500 "Failed to parse tool call arguments as JSON").
+            raise InputError(
+                f"messages[{index}].tool_calls has a call to {function['name']!r} whose arguments are not a "
+                f"JSON object ({arguments[:200]!r}); it was probably cut off by max_tokens. Leave the "
+                "incomplete call out of the history (its ToolCall.error says why), or fix its arguments."
+            )
         fixed.append(
             {
                 "id": str(call.get("id") or ""),

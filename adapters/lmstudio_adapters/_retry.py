@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from time import time
 
-__all__ = ["INITIAL_RETRY_DELAY", "MAX_RETRY_DELAY", "backoff_delay", "parse_retry_after", "should_retry_status"]
+from lmstudio_adapters._errors import ModelOutputError
+
+__all__ = [
+    "INITIAL_RETRY_DELAY",
+    "MAX_RETRY_DELAY",
+    "backoff_delay",
+    "parse_retry_after",
+    "request_samples",
+    "should_retry_failure",
+    "should_retry_status",
+]
 
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
@@ -17,6 +28,29 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 def should_retry_status(status_code: int) -> bool:
     """Whether a response with ``status_code`` may succeed when sent again."""
     return status_code in RETRYABLE_STATUSES or status_code > 504
+
+
+def request_samples(content: bytes | None) -> bool:
+    """Whether a request body asks for sampled output (temperature > 0 or unset, and no seed)."""
+    try:
+        body = json.loads(content) if content else None
+    except ValueError:
+        return False
+    if not isinstance(body, dict):
+        return False
+    temperature = body.get("temperature")
+    return body.get("seed") is None and (temperature is None or temperature > 0)
+
+
+def should_retry_failure(error: Exception, status_code: int, content: bytes | None) -> bool:
+    """Whether an error answer to the request ``content`` may succeed when sent again.
+
+    A server that could not parse the model's own output (``ModelOutputError``) fails the
+    same way for the same deterministic request: it is retried only when the request samples.
+    """
+    if isinstance(error, ModelOutputError):
+        return request_samples(content)
+    return should_retry_status(status_code)
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:

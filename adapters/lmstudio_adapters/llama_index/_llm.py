@@ -15,8 +15,6 @@ from llama_index.core.base.llms.types import (
     CompletionResponseGen,
     LLMMetadata,
     MessageRole,
-    TextBlock,
-    ThinkingBlock,
     ToolCallBlock,
 )
 from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr, SecretStr, model_validator
@@ -28,11 +26,12 @@ from llama_index.core.program.utils import FlexibleModel, create_flexible_model
 from llama_index.core.prompts import PromptTemplate
 
 from lmstudio_adapters._core import SAMPLING_FIELDS
-from lmstudio_adapters._errors import LMStudioAdapterError
+from lmstudio_adapters._errors import LMStudioAdapterError, ToolCallError
 from lmstudio_adapters._model_config import RaisesConfigErrors, with_settings_defaults
 from lmstudio_adapters._pool import AdapterClients, ClientKey, SharedClientsMixin
-from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, ModelInfo
+from lmstudio_adapters._schemas import ChatCompletion, ModelInfo
 from lmstudio_adapters.llama_index._messages import (
+    StreamState,
     parse_partial_json,
     reply_to_message,
     to_wire_messages,
@@ -183,7 +182,7 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
         request = self._request(messages, kwargs)
 
         def gen() -> Generator[ChatResponse, None, None]:
-            state = _StreamState()
+            state = StreamState()
             with self.client.stream_chat(**request) as stream:
                 for chunk in stream:
                     response = state.add(chunk)
@@ -198,7 +197,7 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
         request = self._request(messages, kwargs)
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
-            state = _StreamState()
+            state = StreamState()
             stream = await self.async_client.stream_chat(**request)
             async with stream:
                 async for chunk in stream:
@@ -357,8 +356,14 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
         """The tool calls in a reply, also mid-stream (partial arguments are parsed leniently).
 
         Raises:
+            ToolCallError: a call was cut off by ``max_tokens`` or its arguments are not a JSON
+                object (a ``ValueError``; listed under ``invalid_tool_calls`` in the message).
             ValueError: there is no call and ``error_on_no_tool_call`` is True.
         """
+        invalid = response.message.additional_kwargs.get("invalid_tool_calls")
+        if invalid:
+            reasons = " ".join(str(call.get("error")) for call in invalid)
+            raise ToolCallError(f"{len(invalid)} of the model's tool calls cannot be run. {reasons}")
         selections = []
         for index, block in enumerate(b for b in response.message.blocks if isinstance(b, ToolCallBlock)):
             arguments = block.tool_kwargs
@@ -454,51 +459,3 @@ def no_tool_call_error(response: ChatResponse) -> ValueError:
 
 def _partial(flexible: type[FlexibleModel], text: str) -> FlexibleModel:
     return flexible.model_validate(parse_partial_json(text))
-
-
-class _StreamState:
-    """Accumulates a streamed reply into cumulative LlamaIndex messages."""
-
-    def __init__(self) -> None:
-        self.content = ""
-        self.reasoning = ""
-        self.calls: dict[int, dict[str, str]] = {}
-        self.extra: dict[str, Any] = {}
-
-    def add(self, chunk: ChatCompletionChunk) -> ChatResponse | None:
-        delta_text = ""
-        thinking = ""
-        for choice in chunk.choices[:1]:
-            delta = choice.delta
-            delta_text = delta.content
-            thinking = delta.reasoning_content
-            for call in delta.tool_calls:
-                entry = self.calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
-                entry["id"] = entry["id"] or (call.id or "")
-                entry["name"] = entry["name"] or (call.function.name or "")
-                entry["arguments"] += call.function.arguments
-        if chunk.usage is not None:
-            self.extra.update(usage_dict(chunk.usage))
-        if chunk.stats is not None:
-            self.extra["stats"] = chunk.stats.as_dict()
-        if not (delta_text or thinking or (chunk.choices and chunk.choices[0].delta.tool_calls) or chunk.usage):
-            return None
-        self.content += delta_text
-        self.reasoning += thinking
-        blocks: list[Any] = []
-        if self.reasoning:
-            blocks.append(ThinkingBlock(content=self.reasoning))
-        blocks.append(TextBlock(text=self.content))
-        blocks += [
-            ToolCallBlock(tool_call_id=entry["id"] or None, tool_name=entry["name"], tool_kwargs=entry["arguments"])
-            for _, entry in sorted(self.calls.items())
-        ]
-        additional: dict[str, Any] = {}
-        if self.calls:
-            additional["tool_calls"] = [
-                {"id": e["id"], "type": "function", "function": {"name": e["name"], "arguments": e["arguments"]}}
-                for _, e in sorted(self.calls.items())
-            ]
-        message = ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=additional)
-        extra = {**self.extra, "thinking_delta": thinking} if thinking else dict(self.extra)
-        return ChatResponse(message=message, delta=delta_text, raw=chunk, additional_kwargs=extra)
