@@ -22,17 +22,20 @@ from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPU
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
-from llama_index.core.program.utils import FlexibleModel, create_flexible_model
+from llama_index.core.program.utils import create_flexible_model
 from llama_index.core.prompts import PromptTemplate
 
 from lmstudio_adapters._core import SAMPLING_FIELDS
-from lmstudio_adapters._errors import LMStudioAdapterError, ToolCallError
+from lmstudio_adapters._errors import LMStudioAdapterError
 from lmstudio_adapters._model_config import RaisesConfigErrors, with_settings_defaults
 from lmstudio_adapters._pool import AdapterClients, ClientKey, SharedClientsMixin
 from lmstudio_adapters._schemas import ChatCompletion, ModelInfo
 from lmstudio_adapters.llama_index._messages import (
     StreamState,
+    no_tool_call_error,
     parse_partial_json,
+    partial_object,
+    raise_for_invalid_calls,
     reply_to_message,
     to_wire_messages,
     usage_dict,
@@ -41,7 +44,7 @@ from lmstudio_adapters.llama_index._messages import (
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
-__all__ = ["LMStudioLLM"]
+__all__ = ["LMStudioLLM", "no_tool_call_error"]
 
 _SAMPLING = ("temperature", "max_tokens", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "ttl")
 
@@ -356,23 +359,16 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
         """The tool calls in a reply, also mid-stream (partial arguments are parsed leniently).
 
         Raises:
-            ToolCallError: a call was cut off by ``max_tokens`` or its arguments are not a JSON
-                object (a ``ValueError``; listed under ``invalid_tool_calls`` in the message).
+            ToolCallError: a call was cut off by ``max_tokens`` or is not JSON (a ``ValueError``).
             ValueError: there is no call and ``error_on_no_tool_call`` is True.
         """
-        invalid = response.message.additional_kwargs.get("invalid_tool_calls")
-        if invalid:
-            reasons = " ".join(str(call.get("error")) for call in invalid)
-            raise ToolCallError(f"{len(invalid)} of the model's tool calls cannot be run. {reasons}")
+        raise_for_invalid_calls(response.message)
         selections = []
         for index, block in enumerate(b for b in response.message.blocks if isinstance(b, ToolCallBlock)):
             arguments = block.tool_kwargs
             kwargs_dict = parse_partial_json(arguments) if isinstance(arguments, str) else dict(arguments)
-            selections.append(
-                ToolSelection(
-                    tool_id=block.tool_call_id or f"call_{index}", tool_name=block.tool_name, tool_kwargs=kwargs_dict
-                )
-            )
+            call_id = block.tool_call_id or f"call_{index}"
+            selections.append(ToolSelection(tool_id=call_id, tool_name=block.tool_name, tool_kwargs=kwargs_dict))
         if not selections and error_on_no_tool_call:
             raise no_tool_call_error(response)
         return selections
@@ -423,7 +419,7 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
             text = ""
             for response in stream:
                 text = response.message.content or ""
-                yield _partial(flexible, text)
+                yield partial_object(flexible, text)
             yield output_cls.model_validate_json(text)
 
         return gen()
@@ -446,16 +442,7 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
             text = ""
             async for response in stream:
                 text = response.message.content or ""
-                yield _partial(flexible, text)
+                yield partial_object(flexible, text)
             yield output_cls.model_validate_json(text)
 
         return gen()
-
-
-def no_tool_call_error(response: ChatResponse) -> ValueError:
-    """The error LlamaIndex expects when a reply that should call a tool does not."""
-    return ValueError(f"Expected at least one tool call, but the model answered: {response.message.content!r}")
-
-
-def _partial(flexible: type[FlexibleModel], text: str) -> FlexibleModel:
-    return flexible.model_validate(parse_partial_json(text))

@@ -15,14 +15,25 @@ from llama_index.core.base.llms.types import (
     ThinkingBlock,
     ToolCallBlock,
 )
+from llama_index.core.program.utils import FlexibleModel
 
-from lmstudio_adapters._errors import InputError
+from lmstudio_adapters._errors import InputError, ToolCallError
 from lmstudio_adapters._schemas import ChatCompletionChunk, Usage
 from lmstudio_adapters._schemas import ChatMessage as WireMessage
 from lmstudio_adapters._schemas import ToolCall as WireToolCall
 from lmstudio_adapters._tool_calls import ToolCallAssembler, parse_arguments, tool_call_problem
 
-__all__ = ["StreamState", "parse_partial_json", "reply_to_message", "to_wire_messages", "tool_call_parts", "usage_dict"]
+__all__ = [
+    "StreamState",
+    "no_tool_call_error",
+    "parse_partial_json",
+    "partial_object",
+    "raise_for_invalid_calls",
+    "reply_to_message",
+    "to_wire_messages",
+    "tool_call_parts",
+    "usage_dict",
+]
 
 _ROLES = {
     MessageRole.SYSTEM: "system",
@@ -165,6 +176,24 @@ def tool_call_parts(
     if invalid:
         additional["invalid_tool_calls"] = invalid
     return blocks, additional
+
+
+def raise_for_invalid_calls(message: ChatMessage) -> None:
+    """Raise :class:`ToolCallError` when ``message`` holds calls that cannot be run (see :func:`tool_call_parts`)."""
+    invalid = message.additional_kwargs.get("invalid_tool_calls")
+    if invalid:
+        reasons = " ".join(str(call.get("error")) for call in invalid)
+        raise ToolCallError(f"{len(invalid)} of the model's tool calls cannot be run. {reasons}")
+
+
+def no_tool_call_error(response: ChatResponse) -> ValueError:
+    """The error LlamaIndex expects when a reply that should call a tool does not."""
+    return ValueError(f"Expected at least one tool call, but the model answered: {response.message.content!r}")
+
+
+def partial_object(flexible: type[FlexibleModel], text: str) -> FlexibleModel:
+    """A partial structured object from JSON text that may still be arriving."""
+    return flexible.model_validate(parse_partial_json(text))
 
 
 def reply_to_message(message: WireMessage) -> ChatMessage:
