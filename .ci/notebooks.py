@@ -209,8 +209,8 @@ LOCAL_OR_CLOUD = [
         'prompt = ChatPromptTemplate.from_messages([("human", "Name one fruit. Answer with one word.")])\n\n'
         'for url in (os.environ.get("LM_STUDIO_URL", "http://localhost:1234"), "http://127.0.0.1:9"):\n'
         "    decision = decide_backend(MODEL, base_url=url, fallback=FALLBACK)\n"
-        '    ready = providers.get(decision.provider).availability("langchain")\n'
-        '    if decision.target == "cloud" and not (ready or CLOUD_KWARGS):\n'
+        '    ready = providers.get(decision.provider).availability("langchain", **CLOUD_KWARGS)\n'
+        '    if decision.target == "cloud" and not ready:  # no key or integration: say so, call nothing\n'
         '        print(f"{url}: needs the cloud ({FALLBACK}), skipped: {ready.reason}")\n'
         "        continue\n"
         "    llm = select_chat_model(MODEL, base_url=url, fallback=FALLBACK, cloud_kwargs=CLOUD_KWARGS,\n"
