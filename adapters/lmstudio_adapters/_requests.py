@@ -111,6 +111,8 @@ def _normalise_tool_calls(calls: Any, index: int) -> list[dict[str, Any]]:
         arguments = function.get("arguments", "")
         if not isinstance(arguments, str):
             arguments = json.dumps(arguments, ensure_ascii=False)
+        elif not arguments.strip():
+            arguments = "{}"  # no arguments; llama.cpp rejects an empty string (HTTP 500)
         elif parse_arguments(arguments) is None:
             # The server would fail on it (HTTP 500 "Failed to parse tool call arguments as JSON").
             raise InputError(
