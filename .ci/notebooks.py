@@ -8,6 +8,7 @@ readable. tests/test_notebooks.py executes the same files on every test run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -19,13 +20,24 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 
+INSTALL = (
+    'Install what the notebooks need (from a checkout: `pip install -e ".[notebooks]"`; once published: '
+    '`pip install "lmstudio-adapters[notebooks]"`), and have LM Studio running with a chat model loaded.'
+)
+
 SETUP = """\
 import os
 
-# The notebook reads the usual LM Studio settings from the environment:
-# LM_STUDIO_URL (default http://localhost:1234) and LM_STUDIO_MODEL.
-MODEL = os.environ.get("LM_STUDIO_MODEL", "local-model")
-print("LM Studio at", os.environ.get("LM_STUDIO_URL", "http://localhost:1234"), "model", MODEL)"""
+from lmstudio_adapters import LMStudioClient
+
+# Which server and models: LM_STUDIO_URL (default http://localhost:1234), LM_STUDIO_MODEL and
+# LM_STUDIO_EMBEDDING_MODEL when set, else picked from what the server lists (loaded ones first).
+listed = sorted(LMStudioClient().list_models(), key=lambda m: m.is_loaded is not True)
+chat_ids = [m.id for m in listed if not m.is_embedding_model]
+embedding_ids = [m.id for m in listed if m.is_embedding_model]
+MODEL = os.environ.get("LM_STUDIO_MODEL") or (chat_ids[0] if chat_ids else "local-model")
+EMBEDDING_MODEL = os.environ.get("LM_STUDIO_EMBEDDING_MODEL") or (embedding_ids[0] if embedding_ids else None)
+print("LM Studio at", os.environ.get("LM_STUDIO_URL", "http://localhost:1234"), "chat model", MODEL)"""
 
 LANGCHAIN = [
     (
@@ -34,8 +46,7 @@ LANGCHAIN = [
         "What this shows: `LMStudioChatModel` where you would use `ChatOpenAI`: invoke, stream, a "
         "`prompt | model | parser` chain, tool calling with an agent loop, and structured output into a "
         "pydantic model.\n\n"
-        'What it needs: `pip install "lmstudio-adapters[langchain]"` and LM Studio running with a chat model '
-        "loaded (set `LM_STUDIO_URL` and `LM_STUDIO_MODEL`). The outputs below come from the project's real "
+        f"What it needs: {INSTALL} The outputs below come from the project's real "
         "local test server (llama.cpp with SmolLM2-135M), so expect a small model's answers.\n\n"
         "To test chains like these without a server, record them once with `lmstudio_adapters.testing` "
         '(see "Testing your own chains" in the README).',
@@ -81,21 +92,29 @@ LANGCHAIN = [
         '    """Add two integers."""\n'
         "    return a + b\n\n\n"
         'messages = [HumanMessage("Call the add tool with a=2 and b=3.")]\n'
-        'ai = llm.bind_tools([add], tool_choice="add").invoke(messages, max_tokens=96)\n'
+        'ai = llm.bind_tools([add], tool_choice="add").invoke(messages, max_tokens=256)\n'
         "messages.append(ai)\n"
         "for call in ai.tool_calls[:1]:\n"
         '    print("model asked for", call["name"], call["args"])\n'
         '    messages.append(ToolMessage(str(add.invoke(call["args"])), tool_call_id=call["id"]))\n'
+        "for call in ai.invalid_tool_calls:  # e.g. cut off by max_tokens: never run, never sent back\n"
+        '    print("incomplete call:", call["error"])\n'
         "print(llm.invoke(messages).content)",
     ),
-    ("md", "Structured output uses LM Studio's grammar-constrained `json_schema` mode by default."),
+    (
+        "md",
+        "Structured output uses LM Studio's grammar-constrained `json_schema` mode by default. A length limit "
+        "in the schema keeps a small model from writing until `max_tokens` cuts the JSON off.",
+    ),
     (
         "code",
-        "from pydantic import BaseModel\n\n\n"
+        "from pydantic import BaseModel, Field\n\n\n"
         "class Person(BaseModel):\n"
-        "    name: str\n"
-        "    age: int\n\n\n"
-        'print(llm.with_structured_output(Person).invoke("Alice is 30 years old."))',
+        "    name: str = Field(max_length=40)\n"
+        "    age: int = Field(ge=0, le=150)\n\n\n"
+        "roomy = LMStudioChatModel(model=MODEL, temperature=0, seed=42, max_tokens=128)\n"
+        "structured = roomy.with_structured_output(Person)\n"
+        'print(structured.invoke("Alice is 30 years old."))',
     ),
 ]
 
@@ -105,20 +124,17 @@ LLAMA_INDEX = [
         "# LlamaIndex on LM Studio: a local query engine and an agent\n\n"
         "What this shows: a `VectorStoreIndex` over a few documents embedded with `LMStudioEmbedding`, a query "
         "engine on `LMStudioLLM` (streaming), then a `FunctionAgent` with a tool. Nothing leaves your machine.\n\n"
-        'What it needs: `pip install "lmstudio-adapters[llama-index]"`, LM Studio with a chat model and an '
-        "embedding model (set `LM_STUDIO_MODEL` and `EMBEDDING_MODEL`). Outputs below come from the project's "
-        "real local test server (SmolLM2-135M).",
+        f"What it needs: {INSTALL} For the index, an embedding model too (LM Studio ships one; without one "
+        "the documents are matched by keywords instead). Outputs below come from the project's real local test "
+        "server (SmolLM2-135M).",
     ),
-    (
-        "code",
-        SETUP + '\nEMBEDDING_MODEL = os.environ.get("EMBEDDING_MODEL", "text-embedding-nomic-embed-text-v1.5")',
-    ),
+    ("code", SETUP),
     (
         "code",
         "from llama_index.core import Document, Settings, VectorStoreIndex\n\n"
         "from lmstudio_adapters.llama_index import LMStudioEmbedding, LMStudioLLM\n\n"
-        "Settings.llm = LMStudioLLM(model=MODEL, temperature=0, seed=42, max_tokens=96)\n"
-        "Settings.embed_model = LMStudioEmbedding(model_name=EMBEDDING_MODEL)\n"
+        "Settings.llm = LMStudioLLM(model=MODEL, temperature=0, seed=42, max_tokens=256)\n"
+        "Settings.embed_model = LMStudioEmbedding(model_name=EMBEDDING_MODEL) if EMBEDDING_MODEL else None\n"
         "print(Settings.llm.metadata)",
     ),
     (
@@ -128,8 +144,11 @@ LLAMA_INDEX = [
         '    Document(text="LM Studio runs language models on your own computer."),\n'
         '    Document(text="Bananas are yellow when they are ripe."),\n'
         "]\n"
-        "index = VectorStoreIndex.from_documents(documents)\n"
-        "engine = index.as_query_engine(similarity_top_k=1, streaming=True)\n"
+        "if EMBEDDING_MODEL:\n"
+        "    engine = VectorStoreIndex.from_documents(documents).as_query_engine(similarity_top_k=1, streaming=True)\n"
+        "else:  # no embedding model on this server: match by keywords\n"
+        "    from llama_index.core import SimpleKeywordTableIndex\n\n"
+        "    engine = SimpleKeywordTableIndex.from_documents(documents).as_query_engine(streaming=True)\n"
         'response = engine.query("Where is the Eiffel Tower?")\n'
         "for text in response.response_gen:\n"
         '    print(text, end="", flush=True)\n'
@@ -151,7 +170,8 @@ LLAMA_INDEX = [
         '                      initial_tool_choice="add", early_stopping_method="generate")\n'
         'result = await agent.run(user_msg="Call the add tool with a=2 and b=3.", max_iterations=2)\n'
         "for call in result.tool_calls[:1]:\n"
-        '    print("tool", call.tool_name, call.tool_kwargs, "->", call.tool_output.content)',
+        '    print("tool", call.tool_name, call.tool_kwargs, "->", call.tool_output.content)\n'
+        'print("answer:", str(result)[:200])',
     ),
 ]
 
@@ -161,10 +181,11 @@ LOCAL_OR_CLOUD = [
         "# Local or cloud: one chain, two backends\n\n"
         "What this shows: the selector choosing LM Studio when it serves the model and a cloud model when it "
         "does not, with its reason, and the same chain running on both.\n\n"
-        'What it needs: `pip install "lmstudio-adapters[langchain,cloud]"`. The cloud model is '
-        "`LM_STUDIO_FALLBACK` (for example `openai:gpt-4o-mini` with `OPENAI_API_KEY`). In the run saved here "
-        'the "cloud" was an OpenAI-compatible endpoint given by `CLOUD_BASE_URL` '
-        "(`LM_STUDIO_FALLBACK=openai-compatible:<model>`), so the notebook runs without internet.",
+        f"What it needs: {INSTALL} For the cloud side, the integration and key of the cloud model in "
+        "`LM_STUDIO_FALLBACK` (default `openai:gpt-4o-mini`: `pip install langchain-openai` and "
+        "`OPENAI_API_KEY`). Without them the notebook still shows every decision and says which cloud call it "
+        'skipped. In the run saved here the "cloud" was an OpenAI-compatible endpoint given by '
+        "`CLOUD_BASE_URL` (`LM_STUDIO_FALLBACK=openai-compatible:<model>`), so it ran without internet.",
     ),
     (
         "code",
@@ -183,13 +204,19 @@ LOCAL_OR_CLOUD = [
         "code",
         "from langchain_core.output_parsers import StrOutputParser\n"
         "from langchain_core.prompts import ChatPromptTemplate\n\n"
+        "from lmstudio_adapters import providers\n"
         "from lmstudio_adapters.langchain import select_chat_model\n\n"
         'prompt = ChatPromptTemplate.from_messages([("human", "Name one fruit. Answer with one word.")])\n\n'
         'for url in (os.environ.get("LM_STUDIO_URL", "http://localhost:1234"), "http://127.0.0.1:9"):\n'
+        "    decision = decide_backend(MODEL, base_url=url, fallback=FALLBACK)\n"
+        '    ready = providers.get(decision.provider).availability("langchain", **CLOUD_KWARGS)\n'
+        '    if decision.target == "cloud" and not ready:  # no key or integration: say so, call nothing\n'
+        '        print(f"{url}: needs the cloud ({FALLBACK}), skipped: {ready.reason}")\n'
+        "        continue\n"
         "    llm = select_chat_model(MODEL, base_url=url, fallback=FALLBACK, cloud_kwargs=CLOUD_KWARGS,\n"
         "                            temperature=0, max_tokens=16)\n"
         "    chain = prompt | llm | StrOutputParser()  # the same chain code both times\n"
-        '    print(type(llm).__name__, "->", chain.invoke({}).strip())',
+        '    print(f"{url}:", type(llm).__name__, "->", chain.invoke({}).strip())',
     ),
 ]
 
@@ -199,7 +226,7 @@ INSPECT = [
         "# Inspecting the server\n\n"
         "What this shows: the models the server has, with type, load state, context length and capabilities "
         "(as much as its API version tells), and generation statistics of a few requests as a small plot.\n\n"
-        "What it needs: `pip install lmstudio-adapters matplotlib` and a running server. On LM Studio 0.3.6+ "
+        f"What it needs: {INSTALL} (the `notebooks` extra brings matplotlib). On LM Studio 0.3.6+ "
         "the native API fills every column; the saved run used the project's llama.cpp test server, which "
         "speaks only the OpenAI-compatible routes, so type and capabilities show as unknown.",
     ),
@@ -230,8 +257,10 @@ INSPECT = [
         "                first = time.monotonic() - start\n"
         "            usage = chunk.usage or None\n"
         "    elapsed = time.monotonic() - start\n"
-        "    stats.append((n, first, usage.completion_tokens / elapsed))\n"
-        '    print(f"max_tokens={n}: first token after {first:.3f} s, {usage.completion_tokens} tokens")',
+        "    first = elapsed if first is None else first  # an answer with no text at all\n"
+        "    tokens = usage.completion_tokens if usage else 0\n"
+        "    stats.append((n, first, tokens / elapsed))\n"
+        '    print(f"max_tokens={n}: first token after {first:.3f} s, {tokens} tokens")',
     ),
     (
         "code",
@@ -297,22 +326,35 @@ def run(notebook: nbformat.NotebookNode, env: dict[str, str], timeout: int = 120
     return notebook
 
 
+def notebook_env(url: str, cloud_url: str | None) -> dict[str, str]:
+    """The environment the notebooks run in: LM Studio at ``url``; a stand-in "cloud" at ``cloud_url``.
+
+    The model ids are not set: the notebooks pick them from what the server lists. Without
+    ``cloud_url`` no fallback is configured, as for a user with no cloud key.
+    """
+    from lmstudio_adapters.testing import CHAT_MODEL
+
+    env = {"LM_STUDIO_URL": url, "MPLBACKEND": "Agg"}
+    if cloud_url is not None:
+        env.update({"LM_STUDIO_FALLBACK": f"openai-compatible:{CHAT_MODEL}", "CLOUD_BASE_URL": f"{cloud_url}/v1"})
+    return env
+
+
 def main() -> int:
     """Start the local server (unless LM_STUDIO_URL answers), run every notebook, save it."""
     from lmstudio_adapters import LMStudioClient
-    from lmstudio_adapters.testing import CHAT_MODEL, EMBEDDING_MODEL, LocalModelServer
+    from lmstudio_adapters.testing import LocalModelServer, Perturbation, SamplingProxy
 
     url = os.environ.get("LM_STUDIO_URL")
-    with LocalModelServer() as server:
+    perturbation = Perturbation.from_env()
+    with LocalModelServer() as server, contextlib.ExitStack() as stack:
         if not url or not LMStudioClient(url).ping():
             url = server.base_url
-        env = {
-            "LM_STUDIO_URL": url,
-            "LM_STUDIO_MODEL": os.environ.get("LM_STUDIO_MODEL", CHAT_MODEL),
-            "EMBEDDING_MODEL": os.environ.get("EMBEDDING_MODEL", EMBEDDING_MODEL),
-            "LM_STUDIO_FALLBACK": f"openai-compatible:{CHAT_MODEL}",
-            "CLOUD_BASE_URL": f"{server.base_url}/v1",
-        }
+        cloud = server.base_url
+        if perturbation is not None:  # LMSTUDIO_ADAPTERS_PERTURB: sample every answer (see testing/_perturb.py)
+            url = stack.enter_context(SamplingProxy(url, perturbation)).base_url
+            cloud = stack.enter_context(SamplingProxy(cloud, perturbation)).base_url
+        env = notebook_env(url, cloud)
         NOTEBOOKS.mkdir(exist_ok=True)
         for name in BOOKS:
             notebook = run(build(name), env)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from lmstudio_adapters.testing import LocalModelServer
+from lmstudio_adapters.testing import LocalModelServer, Perturbation, SamplingProxy
 from lmstudio_adapters.testing.cassettes import vcr_config_dict
 from tests import loopback
 
@@ -43,10 +43,21 @@ def server() -> Iterator[loopback.LoopbackServer]:
 
 
 @pytest.fixture(scope="session")
-def real_server() -> Iterator[LocalModelServer]:
-    """The real llama.cpp server with real small models (installed on first use, about 15 s)."""
+def real_server() -> Iterator[LocalModelServer | SamplingProxy]:
+    """The real llama.cpp server with real small models (installed on first use, about 15 s).
+
+    With ``LMSTUDIO_ADAPTERS_PERTURB=<seed>[:<temperature>]`` set, the tests get a proxy in
+    front of it that makes every generation sample at that temperature with that seed (see
+    ``lmstudio_adapters.testing.SamplingProxy``): the e2e tier and the notebooks must pass
+    whatever the model writes.
+    """
+    perturbation = Perturbation.from_env()
     with LocalModelServer() as srv:
-        yield srv
+        if perturbation is None:
+            yield srv
+            return
+        with SamplingProxy(srv.base_url, perturbation) as proxy:
+            yield proxy
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,7 @@ from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk
 from lmstudio_adapters._schemas import ChatMessage as WireMessage
 from lmstudio_adapters.langchain._messages import chunk_to_message, completion_to_message
 from lmstudio_adapters.langchain._messages import to_wire_messages as lc_to_wire
-from lmstudio_adapters.llama_index._llm import _StreamState
-from lmstudio_adapters.llama_index._messages import reply_to_message
+from lmstudio_adapters.llama_index._messages import StreamState, reply_to_message
 from lmstudio_adapters.llama_index._messages import to_wire_messages as li_to_wire
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
@@ -93,7 +92,7 @@ def test_streamed_chunks_merge_to_the_answer(answer: str, cuts: list[int]) -> No
     assert merged is not None
     assert merged.content == answer
     assert merged.response_metadata["model_name"] == "m"
-    state = _StreamState()
+    state = StreamState()
     last = None
     for chunk in chunks:
         last = state.add(chunk) or last

@@ -33,6 +33,7 @@ from lmstudio_adapters import (
     RateLimitError,
     ResponseError,
     ServerError,
+    ToolCallError,
 )
 from lmstudio_adapters._pool import ClientKey, shared_client
 from lmstudio_adapters.langchain import LMStudioChatModel
@@ -323,7 +324,7 @@ def test_refused_connection(caller: str) -> None:
 
 
 def test_tool_arguments_never_valid_json(server: LoopbackServer) -> None:
-    """A streamed tool call whose arguments never parse is an invalid tool call, not a crash."""
+    """A tool call whose arguments never parse is an invalid tool call, streamed or not, never a valid one."""
     broken = [
         chat_chunk(
             tool_calls=[{"index": 0, "id": "7", "type": "function", "function": {"name": "add", "arguments": "{"}}]
@@ -345,14 +346,18 @@ def test_tool_arguments_never_valid_json(server: LoopbackServer) -> None:
     for chunk in llm.stream(_messages_lc()):
         merged = chunk if merged is None else merged + chunk
     assert merged is not None
-    # langchain-core assembles streamed chunks itself and parses arguments leniently.
-    assert merged.tool_calls[0]["args"] == {}
+    assert merged.tool_calls == []
+    assert merged.invalid_tool_calls[0]["name"] == "add"
+    assert merged.invalid_tool_calls[0]["args"].startswith("{oops, not json")
     message = llm.invoke(_messages_lc())
+    assert message.tool_calls == []
     assert message.invalid_tool_calls[0]["args"] == "{not json"
+    assert "not a JSON object" in message.invalid_tool_calls[0]["error"]
     li = _li(server.url)
     server.route(*CHAT, sse_reply(broken))
     last = list(li.stream_chat(_messages_li()))[-1]
-    assert li.get_tool_calls_from_response(last)[0].tool_kwargs == {}  # unparseable: no arguments, no crash
+    with pytest.raises(ToolCallError, match="not a JSON object"):
+        li.get_tool_calls_from_response(last)
     _release_shared_pool(server.url)
 
 

@@ -23,10 +23,12 @@ from lmstudio_adapters._errors import (
     MissingDependencyError,
     ModelNotFoundError,
     ModelNotLoadedError,
+    ModelOutputError,
     NoBackendError,
     RateLimitError,
     ResponseError,
     ServerError,
+    ToolCallError,
 )
 from lmstudio_adapters._lazy import lazy_exports as _lazy_exports
 from lmstudio_adapters._version import __version__
@@ -50,6 +52,7 @@ if _TYPE_CHECKING:
     )
     from lmstudio_adapters._selector import Decision, ProbeResult, clear_probe_cache, decide_backend
     from lmstudio_adapters._stream import AsyncStream, Stream
+    from lmstudio_adapters._tool_calls import ToolCallAssembler
 
 # The errors and the version are plain Python and load with the package; everything else
 # loads on first use, as pydantic does with BaseModel. `import lmstudio_adapters` then costs
@@ -74,6 +77,7 @@ _LAZY = {
     "ProbeResult": "lmstudio_adapters._selector",
     "Stream": "lmstudio_adapters._stream",
     "ToolCall": "lmstudio_adapters._schemas",
+    "ToolCallAssembler": "lmstudio_adapters._tool_calls",
     "Usage": "lmstudio_adapters._schemas",
     "adiscover": "lmstudio_adapters._discovery",
     "clear_probe_cache": "lmstudio_adapters._selector",
@@ -116,6 +120,7 @@ __all__ = [
     "ModelInfo",
     "ModelNotFoundError",
     "ModelNotLoadedError",
+    "ModelOutputError",
     "NoBackendError",
     "ProbeResult",
     "RateLimitError",
@@ -123,6 +128,8 @@ __all__ = [
     "ServerError",
     "Stream",
     "ToolCall",
+    "ToolCallAssembler",
+    "ToolCallError",
     "Usage",
     "__version__",
     "adiscover",

@@ -27,7 +27,7 @@ from lmstudio_adapters._errors import (
 from lmstudio_adapters._lifecycle_clients import AsyncLifecycleMethods
 from lmstudio_adapters._limits import MAX_BODY_BYTES, body_too_large
 from lmstudio_adapters._loop_pools import LoopPools
-from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_status
+from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_failure
 from lmstudio_adapters._routes import MODEL_LIST_PATHS
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, Completion, EmbeddingResponse, ModelInfo
 
@@ -147,7 +147,7 @@ class AsyncLMStudioClient(AsyncLifecycleMethods):
                         continue
                     error = status_error
                     retry_after = parse_retry_after(response.headers)
-                    retryable = should_retry_status(response.status_code)
+                    retryable = should_retry_failure(error, response.status_code, call.content)
             finally:
                 current.reset(token)
             if not retryable or attempt >= call.max_retries:

@@ -42,6 +42,7 @@ from lmstudio_adapters._routes import (
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, EmbeddingResponse, ModelInfo
 from lmstudio_adapters._secrets import redact_bytes
 from lmstudio_adapters._stream import ChunkParser
+from lmstudio_adapters._tool_calls import mark_tool_calls
 from lmstudio_adapters._urls import normalize_base_url
 from lmstudio_adapters._version import __version__
 
@@ -447,11 +448,12 @@ class ClientCore:
         return response
 
     def _finish_chat(self, completion: ChatCompletion) -> ChatCompletion:
-        if self.parse_think_tags:
-            for choice in completion.choices:
-                message = choice.message
-                if not message.reasoning_content and "think>" in message.content:
-                    message.reasoning_content, message.content = split_think_tags(message.content)
+        for choice in completion.choices:
+            message = choice.message
+            if self.parse_think_tags and not message.reasoning_content and "think>" in message.content:
+                message.reasoning_content, message.content = split_think_tags(message.content)
+            if message.tool_calls:
+                mark_tool_calls(message.tool_calls, choice.finish_reason)
         return completion
 
     def _chunk_parser(self, call: Call, chunk_type: type[ModelT]) -> ChunkParser[ModelT]:

@@ -18,7 +18,9 @@ LMStudioAdapterError
     │   │   └── ModelNotLoadedError     no model loaded / failed to load
     │   ├── RateLimitError
     │   └── ServerError
+    │       └── ModelOutputError        the server could not parse the model's own output
     ├── ResponseError                   malformed JSON or SSE, error event mid-stream
+    │   └── ToolCallError (ValueError)  a tool call cut off by max_tokens or not JSON
     ├── FeatureNotSupportedError        the server has no route for this (names the version that adds it)
     └── DownloadError                   a model download failed or stalled (.progress)
 ```
@@ -50,10 +52,12 @@ __all__ = [
     "MissingDependencyError",
     "ModelNotFoundError",
     "ModelNotLoadedError",
+    "ModelOutputError",
     "NoBackendError",
     "RateLimitError",
     "ResponseError",
     "ServerError",
+    "ToolCallError",
 ]
 
 START_SERVER_HINT = (
@@ -240,6 +244,17 @@ class ServerError(APIStatusError):
     is_retryable = True
 
 
+class ModelOutputError(ServerError):
+    """The server could not parse what the model generated (tool-call arguments, grammar output).
+
+    It depends on the model's output, not on the connection: at temperature 0 (or with a
+    fixed seed) the same request fails the same way, so the client does not retry it; when
+    the request samples (temperature > 0 and no seed), it is retried like any server error.
+    """
+
+    is_retryable = False
+
+
 class ResponseError(APIError):
     """The server's answer could not be understood, or a stream broke off with an error."""
 
@@ -268,6 +283,10 @@ class DownloadError(APIError):
     def __init__(self, message: str, *, progress: Any = None, method: str = "", url: str = "") -> None:
         super().__init__(message, method=method, url=url)
         self.progress = progress
+
+
+class ToolCallError(ResponseError, ValueError):
+    """A tool call in the model's answer is unusable: cut off by ``max_tokens``, or not a JSON object."""
 
 
 def _set_public_module() -> None:

@@ -26,6 +26,7 @@ from lmstudio_adapters._errors import (
     ContextLengthError,
     ModelNotFoundError,
     ModelNotLoadedError,
+    ModelOutputError,
     RateLimitError,
     ResponseError,
     ServerError,
@@ -50,7 +51,13 @@ _CONTEXT_PATTERNS = (
     "maximum context",
 )
 _NOT_LOADED_PATTERNS = ("no models loaded", "failed to load model", "model is not loaded", "loading model")
-_UNKNOWN_ROUTE = "unexpected endpoint or method"  # every LM Studio version, with HTTP 200
+_UNKNOWN_ROUTE = "unexpected endpoint or method"
+# The server could not parse what the model generated (llama.cpp and LM Studio wording; the
+# issue-16 trace: HTTP 500 "Failed to parse tool call arguments as JSON").
+_MODEL_OUTPUT_PATTERNS = ("failed to parse tool call", "tool call arguments", "failed to parse input at")
+_GRAMMAR_PATTERN = (
+    "grammar"  # a 400 with it is about the request's schema, not the output  # every LM Studio version, with HTTP 200
+)
 
 
 #: How much of a server's error text an exception shows: LM Studio's longest messages (a
@@ -208,6 +215,17 @@ def status_error(
         return BadRequestError(
             f"The server at {base_url} does not serve {method} {httpx.URL(url).path} {said}. "
             "Check LM_STUDIO_URL: it must be the server root, such as http://localhost:1234.",
+            **common,
+        )
+    if any(pattern in lowered for pattern in _MODEL_OUTPUT_PATTERNS) or (
+        _GRAMMAR_PATTERN in lowered and (status_code >= 500 or status_code == 200)
+    ):
+        return ModelOutputError(
+            f"LM Studio could not parse the model's own output {said}: the model wrote a tool call or "
+            "structured answer that does not fit its format, often because max_tokens cut it off. At "
+            "temperature 0 the same request fails the same way, so it is not retried (with temperature > 0 "
+            "and no seed it is). Raise max_tokens, force the tool with tool_choice=<its name> (or "
+            "response_format with a json_schema), or use a model trained for tool use.",
             **common,
         )
     if status_code == 429:

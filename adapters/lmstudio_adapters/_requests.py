@@ -18,6 +18,7 @@ from typing import Any
 from pydantic_core import PydanticSerializationError, to_json
 
 from lmstudio_adapters._errors import InputError
+from lmstudio_adapters._tool_calls import parse_arguments
 
 __all__ = [
     "CLIENT_OPTIONS",
@@ -198,6 +199,15 @@ def _normalise_tool_calls(calls: Any, index: int) -> list[dict[str, Any]]:
         arguments = function.get("arguments", "")
         if not isinstance(arguments, str):
             arguments = json.dumps(arguments, ensure_ascii=False)
+        elif not arguments.strip():
+            arguments = "{}"  # no arguments; llama.cpp rejects an empty string (HTTP 500)
+        elif parse_arguments(arguments) is None:
+            # The server would fail on it (HTTP 500 "Failed to parse tool call arguments as JSON").
+            raise InputError(
+                f"messages[{index}].tool_calls has a call to {function['name']!r} whose arguments are not a "
+                f"JSON object ({arguments[:200]!r}); it was probably cut off by max_tokens. Leave the "
+                "incomplete call out of the history (its ToolCall.error says why), or fix its arguments."
+            )
         fixed.append(
             {
                 "id": str(call.get("id") or ""),

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from time import time
 
-__all__ = ["INITIAL_RETRY_DELAY", "MAX_RETRY_DELAY", "backoff_delay", "parse_retry_after", "should_retry_status"]
+from lmstudio_adapters._errors import ModelOutputError
+
+__all__ = [
+    "INITIAL_RETRY_DELAY",
+    "MAX_RETRY_DELAY",
+    "backoff_delay",
+    "parse_retry_after",
+    "request_samples",
+    "should_retry_failure",
+    "should_retry_status",
+]
 
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
@@ -25,6 +36,31 @@ def _seconds(value: float) -> float | None:
     if not math.isfinite(value):
         return None
     return min(max(value, 0.0), MAX_RETRY_DELAY)
+
+
+def request_samples(content: bytes | None) -> bool:
+    """Whether a request body asks for sampled output (temperature > 0 or unset, and no seed)."""
+    try:
+        body = json.loads(content) if content else None
+    except ValueError:
+        return False
+    if not isinstance(body, dict):
+        return False
+    temperature = body.get("temperature")
+    if temperature is not None and not isinstance(temperature, (int, float)):
+        return False
+    return body.get("seed") is None and (temperature is None or temperature > 0)
+
+
+def should_retry_failure(error: Exception, status_code: int, content: bytes | None) -> bool:
+    """Whether an error answer to the request ``content`` may succeed when sent again.
+
+    A server that could not parse the model's own output (``ModelOutputError``) fails the
+    same way for the same deterministic request: it is retried only when the request samples.
+    """
+    if isinstance(error, ModelOutputError):
+        return request_samples(content)
+    return should_retry_status(status_code)
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:

@@ -101,11 +101,19 @@ class FunctionCall(_Wire):
 
 
 class ToolCall(_Wire):
-    """A complete tool call from the model."""
+    """A tool call from the model; ``error`` says why it is unusable (None for a complete call)."""
 
     id: str = ""
     type: str = "function"
     function: FunctionCall
+    error: str | None = Field(default=None, exclude=True)
+    """Set by the client, never sent back: the call was cut off by ``max_tokens``, or its arguments
+    are not a JSON object (see ``lmstudio_adapters._tool_calls``)."""
+
+    @property
+    def is_complete(self) -> bool:
+        """Whether the call's arguments are a whole JSON object (safe to run and to send back)."""
+        return self.error is None
 
 
 def _none_to_empty(value: Any) -> Any:

@@ -20,6 +20,7 @@ from lmstudio_adapters._errors import (
     AuthenticationError,
     ContextLengthError,
     ModelNotFoundError,
+    ModelOutputError,
     ResponseError,
 )
 from lmstudio_adapters._limits import DRAIN_BYTES, DRAIN_SECONDS
@@ -34,7 +35,7 @@ __all__ = ["AsyncStream", "ChunkParser", "Stream"]
 ChunkT = TypeVar("ChunkT", bound=BaseModel)
 
 # Mid-stream errors that name a cause the caller can act on keep their own class.
-_SPECIFIC_ERRORS = (ContextLengthError, ModelNotFoundError, AuthenticationError)
+_SPECIFIC_ERRORS = (ContextLengthError, ModelNotFoundError, AuthenticationError, ModelOutputError)
 
 
 def _is_error_body(data: str) -> bool:

@@ -55,8 +55,8 @@ def test_blocks_found() -> None:
         "Quick start",
         "Quick start",
         "Local or cloud",
-        "Models: load, unload, download",
         "How LM Studio is found",
+        "Models: load, unload, download",
         "Testing your own chains",
     ]
 

@@ -8,7 +8,6 @@ from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput, ModelProfile
-from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import JsonOutputKeyToolsParser, JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.openai_tools import PydanticToolsParser
@@ -23,11 +22,13 @@ from lmstudio_adapters._errors import LMStudioAdapterError
 from lmstudio_adapters._model_config import RaisesConfigErrors, accepted_names, move_unknown, with_settings_defaults
 from lmstudio_adapters._pool import AdapterClients, ClientKey, SharedClientsMixin
 from lmstudio_adapters._requests import SAMPLING_FIELDS, split_call_options
+from lmstudio_adapters._tool_calls import ToolCallAssembler
 from lmstudio_adapters.langchain._errors import as_langchain_error
 from lmstudio_adapters.langchain._messages import (
     PROVIDER,
     chunk_to_message,
     completion_to_message,
+    streamed_result,
     to_wire_messages,
 )
 
@@ -247,7 +248,7 @@ class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         if self.streaming:
-            return generate_from_stream(self._stream(messages, stop=stop, run_manager=run_manager, **kwargs))
+            return streamed_result(list(self._stream(messages, stop=stop, run_manager=run_manager, **kwargs)))
         request = self._request(messages, stop, kwargs)
         try:
             completion = self.client.chat(**request)
@@ -263,7 +264,9 @@ class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         if self.streaming:
-            return await agenerate_from_stream(self._astream(messages, stop=stop, run_manager=run_manager, **kwargs))
+            return streamed_result(
+                [c async for c in self._astream(messages, stop=stop, run_manager=run_manager, **kwargs)]
+            )
         request = self._request(messages, stop, kwargs)
         try:
             completion = await self.async_client.chat(**request)
@@ -281,9 +284,9 @@ class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
         request = self._request(messages, stop, kwargs)
         try:
             with self.client.stream_chat(**request) as stream:
-                first = True
+                first, calls = True, ToolCallAssembler()
                 for chunk in stream:
-                    generation = ChatGenerationChunk(message=chunk_to_message(chunk, first=first))
+                    generation = ChatGenerationChunk(message=chunk_to_message(chunk, first=first, calls=calls))
                     first = False
                     if run_manager is not None and isinstance(generation.message.content, str):
                         run_manager.on_llm_new_token(generation.message.content, chunk=generation)
@@ -302,9 +305,9 @@ class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
         try:
             stream = await self.async_client.stream_chat(**request)
             async with stream:
-                first = True
+                first, calls = True, ToolCallAssembler()
                 async for chunk in stream:
-                    generation = ChatGenerationChunk(message=chunk_to_message(chunk, first=first))
+                    generation = ChatGenerationChunk(message=chunk_to_message(chunk, first=first, calls=calls))
                     first = False
                     if run_manager is not None and isinstance(generation.message.content, str):
                         await run_manager.on_llm_new_token(generation.message.content, chunk=generation)

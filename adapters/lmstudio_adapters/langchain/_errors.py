@@ -19,6 +19,7 @@ from lmstudio_adapters._errors import (
     LMStudioAdapterError,
     ModelNotFoundError,
     ModelNotLoadedError,
+    ModelOutputError,
     RateLimitError,
     ResponseError,
     ServerError,
@@ -32,6 +33,7 @@ __all__ = [
     "LMStudioContextOverflowError",
     "LMStudioModelNotFoundError",
     "LMStudioModelNotLoadedError",
+    "LMStudioModelOutputError",
     "LMStudioRateLimitError",
     "LMStudioResponseError",
     "LMStudioTimeoutError",
@@ -71,6 +73,10 @@ class LMStudioAPIServerError(ServerError, lc.ModelAPIError):
     """HTTP 5xx or a crashed model (also a LangChain ``ModelAPIError``)."""
 
 
+class LMStudioModelOutputError(ModelOutputError, lc.ModelAPIError):
+    """The server could not parse the model's own output (also a LangChain ``ModelAPIError``)."""
+
+
 class LMStudioBadRequestError(BadRequestError, lc.ModelInvalidRequestError):
     """The server rejected the request (also a LangChain ``ModelInvalidRequestError``)."""
 
@@ -88,6 +94,7 @@ _LADDER: tuple[tuple[type[LMStudioAdapterError], type[LMStudioAdapterError]], ..
     (APIConnectionError, LMStudioConnectionError),
     (AuthenticationError, LMStudioAuthenticationError),
     (RateLimitError, LMStudioRateLimitError),
+    (ModelOutputError, LMStudioModelOutputError),
     (ServerError, LMStudioAPIServerError),
     (BadRequestError, LMStudioBadRequestError),
     (ResponseError, LMStudioResponseError),

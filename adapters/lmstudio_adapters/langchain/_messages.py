@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from typing import Any
 
+from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
@@ -22,12 +22,22 @@ from langchain_core.messages import (
 )
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 from langchain_core.messages.utils import convert_to_openai_messages
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.utils.json import parse_partial_json
 
 from lmstudio_adapters._requests import WireMessages, normalise_message
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, GenerationStats, Usage
 from lmstudio_adapters._schemas import ToolCall as WireToolCall
+from lmstudio_adapters._tool_calls import ToolCallAssembler, parse_arguments
 
-__all__ = ["PROVIDER", "chunk_to_message", "completion_to_message", "to_wire_messages", "usage_metadata"]
+__all__ = [
+    "PROVIDER",
+    "chunk_to_message",
+    "completion_to_message",
+    "streamed_result",
+    "to_wire_messages",
+    "usage_metadata",
+]
 
 PROVIDER = "lmstudio"
 
@@ -88,23 +98,73 @@ def _tool_calls(calls: Sequence[WireToolCall]) -> tuple[list[ToolCall], list[Inv
     for index, call in enumerate(calls):
         raw = call.function.arguments or "{}"
         call_id = call.id or stable_call_id(index, call.function.name, raw)
-        try:
-            args = json.loads(raw)
-        except (ValueError, RecursionError):  # nested too deep is unparseable too
-            args = None
-        if isinstance(args, dict):
+        args = parse_arguments(call.function.arguments) if call.error is None else None
+        if args is not None:
             valid.append(ToolCall(name=call.function.name, args=args, id=call_id, type="tool_call"))
         else:
+            error = call.error or f"Tool arguments are not a JSON object: {raw[:200]!r}"
             invalid.append(
                 InvalidToolCall(
                     name=call.function.name,
-                    args=raw,
+                    args=call.function.arguments,
                     id=call_id,
-                    error=f"Tool arguments are not a JSON object: {raw[:200]!r}",
+                    error=error,
                     type="invalid_tool_call",
                 )
             )
     return valid, invalid
+
+
+def unparseable_suffix(arguments: str) -> str:
+    """Text that, appended to ``arguments``, makes LangChain's lenient chunk parser reject them.
+
+    LangChain assembles streamed tool calls itself and reads ``{"a": 2`` as ``{"a": 2}``. The
+    chunk that ends a stream adds this to an incomplete call's arguments, so the merged
+    message lists the call in ``invalid_tool_calls`` (the non-streamed reply does the same).
+    It closes an open string, then adds a bracket that matches nothing.
+    """
+    stack: list[str] = []
+    in_string = escaped = False
+    for char in arguments:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            stack.append(char)
+        elif char in "}]" and stack:
+            stack.pop()
+    closing = ("\\" if escaped else "") + '"' if in_string else ""
+    return closing + ("}" if stack and stack[-1] == "[" else "]")
+
+
+def _finish_tool_calls(
+    assembler: ToolCallAssembler, finish_reason: str
+) -> tuple[list[ToolCallChunk], list[InvalidToolCall]]:
+    closers: list[ToolCallChunk] = []
+    invalid: list[InvalidToolCall] = []
+    for index, call in zip(assembler.indexes(), assembler.calls(finish_reason), strict=True):
+        if call.error is None:
+            continue
+        lenient = parse_partial_json(call.function.arguments) if call.function.arguments else {}
+        if isinstance(lenient, dict):
+            suffix = unparseable_suffix(call.function.arguments)
+            closers.append(ToolCallChunk(name=None, args=suffix, id=None, index=index, type="tool_call_chunk"))
+        invalid.append(
+            InvalidToolCall(
+                name=call.function.name,
+                args=call.function.arguments,
+                id=call.id or None,
+                error=call.error,
+                type="invalid_tool_call",
+            )
+        )
+    return closers, invalid
 
 
 def usage_metadata(usage: Usage) -> UsageMetadata:
@@ -148,17 +208,24 @@ def completion_to_message(completion: ChatCompletion) -> AIMessage:
     )
 
 
-def chunk_to_message(chunk: ChatCompletionChunk, *, first: bool) -> AIMessageChunk:
+def chunk_to_message(
+    chunk: ChatCompletionChunk, *, first: bool, calls: ToolCallAssembler | None = None
+) -> AIMessageChunk:
     """One streamed chunk as an ``AIMessageChunk``.
 
     The model name and finish reason ride on the chunk that finishes the answer, and usage on
     the usage chunk, so each appears exactly once in the merged message. Only the fields a
     chunk carries are passed: most chunks are a few characters of text, and every empty
     field would cost LangChain validation and merging work.
+
+    ``calls`` collects the stream's tool calls: a call's id and name go on its first fragment
+    only, and the finishing chunk marks incomplete calls (see :func:`unparseable_suffix`); it
+    lists them, with the reason, in its own ``invalid_tool_calls``.
     """
     fields: dict[str, Any] = {"id": chunk.id or None}
     content = ""
     metadata: dict[str, Any] = {"model_provider": PROVIDER} if first else {}
+    invalid: list[InvalidToolCall] = []
     if chunk.choices:
         choice = chunk.choices[0]
         delta = choice.delta
@@ -166,24 +233,52 @@ def chunk_to_message(chunk: ChatCompletionChunk, *, first: bool) -> AIMessageChu
         if delta.reasoning_content:
             fields["additional_kwargs"] = {"reasoning_content": delta.reasoning_content}
         if delta.tool_calls:
-            fields["tool_call_chunks"] = [
-                ToolCallChunk(
-                    name=call.function.name,
-                    args=call.function.arguments,
-                    id=call.id or None,
-                    index=call.index,
-                    type="tool_call_chunk",
+            fragments = []
+            for call in delta.tool_calls:
+                starts = calls.add(call) if calls is not None else True
+                fragments.append(
+                    ToolCallChunk(
+                        name=call.function.name if starts else None,
+                        args=call.function.arguments,
+                        id=(call.id or None) if starts else None,
+                        index=call.index,
+                        type="tool_call_chunk",
+                    )
                 )
-                for call in delta.tool_calls
-            ]
+            fields["tool_call_chunks"] = fragments
         if choice.finish_reason:
             metadata.update(
                 model_name=chunk.model, finish_reason=choice.finish_reason, system_fingerprint=chunk.system_fingerprint
             )
+            if calls:
+                closers, invalid = _finish_tool_calls(calls, choice.finish_reason)
+                if closers:
+                    fields["tool_call_chunks"] = [*fields.get("tool_call_chunks", ()), *closers]
     if chunk.usage is not None:
         fields["usage_metadata"] = usage_metadata(chunk.usage)
     if chunk.stats is not None:
         metadata.update(_stats(chunk.stats))
     if metadata:
         fields["response_metadata"] = metadata
-    return AIMessageChunk(content=content, **fields)
+    message = AIMessageChunk(content=content, **fields)
+    if invalid:
+        message.invalid_tool_calls = invalid
+    return message
+
+
+def streamed_result(chunks: list[ChatGenerationChunk]) -> ChatResult:
+    """The merged result of a stream, with incomplete tool calls listed as the finishing chunk says.
+
+    LangChain's merge keeps an invalid call's arguments but drops its reason; the finishing
+    chunk (see :func:`chunk_to_message`) has both, so ``invoke`` with ``streaming=True``
+    gives the same ``invalid_tool_calls`` as without streaming.
+    """
+    result = generate_from_stream(iter(chunks))
+    finished = [
+        call for chunk in chunks for call in getattr(chunk.message, "invalid_tool_calls", ()) if call.get("error")
+    ]
+    if finished:
+        message = result.generations[0].message
+        if isinstance(message, AIMessage):
+            message.invalid_tool_calls = finished
+    return result

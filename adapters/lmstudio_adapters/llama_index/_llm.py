@@ -16,8 +16,6 @@ from llama_index.core.base.llms.types import (
     CompletionResponseGen,
     LLMMetadata,
     MessageRole,
-    TextBlock,
-    ThinkingBlock,
     ToolCallBlock,
 )
 from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr, SecretStr, model_validator
@@ -25,16 +23,20 @@ from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPU
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
-from llama_index.core.program.utils import FlexibleModel, create_flexible_model
+from llama_index.core.program.utils import create_flexible_model
 from llama_index.core.prompts import PromptTemplate
 
 from lmstudio_adapters._errors import APIConnectionError, LMStudioAdapterError
 from lmstudio_adapters._model_config import RaisesConfigErrors, accepted_names, refuse_unknown, with_settings_defaults
 from lmstudio_adapters._pool import AdapterClients, ClientKey, SharedClientsMixin
 from lmstudio_adapters._requests import split_call_options
-from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, ModelInfo
+from lmstudio_adapters._schemas import ChatCompletion, ModelInfo
 from lmstudio_adapters.llama_index._messages import (
+    StreamState,
+    no_tool_call_error,
     parse_partial_json,
+    partial_object,
+    raise_for_invalid_calls,
     reply_to_message,
     to_wire_messages,
     usage_dict,
@@ -43,7 +45,7 @@ from lmstudio_adapters.llama_index._messages import (
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
-__all__ = ["LMStudioLLM"]
+__all__ = ["LMStudioLLM", "no_tool_call_error"]
 
 _SAMPLING = ("temperature", "max_tokens", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "ttl")
 
@@ -198,7 +200,7 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
         request = self._request(messages, kwargs)
 
         def gen() -> Generator[ChatResponse, None, None]:
-            state = _StreamState()
+            state = StreamState()
             with self.client.stream_chat(**request) as stream:
                 for chunk in stream:
                     response = state.add(chunk)
@@ -213,7 +215,7 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
         request = self._request(messages, kwargs)
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
-            state = _StreamState()
+            state = StreamState()
             stream = await self.async_client.stream_chat(**request)
             async with stream:
                 async for chunk in stream:
@@ -372,17 +374,16 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
         """The tool calls in a reply, also mid-stream (partial arguments are parsed leniently).
 
         Raises:
+            ToolCallError: a call was cut off by ``max_tokens`` or is not JSON (a ``ValueError``).
             ValueError: there is no call and ``error_on_no_tool_call`` is True.
         """
+        raise_for_invalid_calls(response.message)
         selections = []
         for index, block in enumerate(b for b in response.message.blocks if isinstance(b, ToolCallBlock)):
             arguments = block.tool_kwargs
             kwargs_dict = parse_partial_json(arguments) if isinstance(arguments, str) else dict(arguments)
-            selections.append(
-                ToolSelection(
-                    tool_id=block.tool_call_id or f"call_{index}", tool_name=block.tool_name, tool_kwargs=kwargs_dict
-                )
-            )
+            call_id = block.tool_call_id or f"call_{index}"
+            selections.append(ToolSelection(tool_id=call_id, tool_name=block.tool_name, tool_kwargs=kwargs_dict))
         if not selections and error_on_no_tool_call:
             raise no_tool_call_error(response)
         return selections
@@ -433,7 +434,7 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
             text = ""
             for response in stream:
                 text = response.message.content or ""
-                yield _partial(flexible, text)
+                yield partial_object(flexible, text)
             yield output_cls.model_validate_json(text)
 
         return gen()
@@ -456,7 +457,7 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
             text = ""
             async for response in stream:
                 text = response.message.content or ""
-                yield _partial(flexible, text)
+                yield partial_object(flexible, text)
             yield output_cls.model_validate_json(text)
 
         return gen()
@@ -466,60 +467,3 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
 def _accepted() -> frozenset[str]:
     # The aliases other LlamaIndex LLMs use (llama-index-llms-lmstudio: model_name), and to_dict()'s class_name.
     return accepted_names(LMStudioLLM.model_fields, extra=("timeout", "model_name", "class_name"))
-
-
-def no_tool_call_error(response: ChatResponse) -> ValueError:
-    """The error LlamaIndex expects when a reply that should call a tool does not."""
-    return ValueError(f"Expected at least one tool call, but the model answered: {response.message.content!r}")
-
-
-def _partial(flexible: type[FlexibleModel], text: str) -> FlexibleModel:
-    return flexible.model_validate(parse_partial_json(text))
-
-
-class _StreamState:
-    """Accumulates a streamed reply into cumulative LlamaIndex messages."""
-
-    def __init__(self) -> None:
-        self.content = ""
-        self.reasoning = ""
-        self.calls: dict[int, dict[str, str]] = {}
-        self.extra: dict[str, Any] = {}
-
-    def add(self, chunk: ChatCompletionChunk) -> ChatResponse | None:
-        delta_text = ""
-        thinking = ""
-        for choice in chunk.choices[:1]:
-            delta = choice.delta
-            delta_text = delta.content
-            thinking = delta.reasoning_content
-            for call in delta.tool_calls:
-                entry = self.calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
-                entry["id"] = entry["id"] or (call.id or "")
-                entry["name"] = entry["name"] or (call.function.name or "")
-                entry["arguments"] += call.function.arguments
-        if chunk.usage is not None:
-            self.extra.update(usage_dict(chunk.usage))
-        if chunk.stats is not None:
-            self.extra["stats"] = chunk.stats.as_dict()
-        if not (delta_text or thinking or (chunk.choices and chunk.choices[0].delta.tool_calls) or chunk.usage):
-            return None
-        self.content += delta_text
-        self.reasoning += thinking
-        blocks: list[Any] = []
-        if self.reasoning:
-            blocks.append(ThinkingBlock(content=self.reasoning))
-        blocks.append(TextBlock(text=self.content))
-        blocks += [
-            ToolCallBlock(tool_call_id=entry["id"] or None, tool_name=entry["name"], tool_kwargs=entry["arguments"])
-            for _, entry in sorted(self.calls.items())
-        ]
-        additional: dict[str, Any] = {}
-        if self.calls:
-            additional["tool_calls"] = [
-                {"id": e["id"], "type": "function", "function": {"name": e["name"], "arguments": e["arguments"]}}
-                for _, e in sorted(self.calls.items())
-            ]
-        message = ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=additional)
-        extra = {**self.extra, "thinking_delta": thinking} if thinking else dict(self.extra)
-        return ChatResponse(message=message, delta=delta_text, raw=chunk, additional_kwargs=extra)
