@@ -151,7 +151,10 @@ def _finish_tool_calls(
     for index, call in zip(assembler.indexes(), assembler.calls(finish_reason), strict=True):
         if call.error is None:
             continue
-        lenient = parse_partial_json(call.function.arguments) if call.function.arguments else {}
+        try:
+            lenient = parse_partial_json(call.function.arguments) if call.function.arguments else {}
+        except RecursionError:  # nested too deep: langchain-core cannot parse it either
+            lenient = None
         if isinstance(lenient, dict):
             suffix = unparseable_suffix(call.function.arguments)
             closers.append(ToolCallChunk(name=None, args=suffix, id=None, index=index, type="tool_call_chunk"))
