@@ -7,19 +7,43 @@ argument or variable and never shows a key.
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import Any, Literal, get_args
 
 from pydantic import SecretStr
 
 from lmstudio_adapters._errors import ConfigError
 from lmstudio_adapters._secrets import remember_secret
 
-__all__ = ["MAX_TIMEOUT", "check_api_key", "check_max_retries", "check_timeout"]
+__all__ = [
+    "API_FLAVORS",
+    "API_KEY_VARIABLE",
+    "MAX_TIMEOUT",
+    "PREFERENCES",
+    "ApiFlavor",
+    "Preference",
+    "check_api_key",
+    "check_choice",
+    "check_environment_api_key",
+    "check_max_retries",
+    "check_timeout",
+    "environment_api_key",
+]
 
 #: The longest timeout accepted, in seconds (one day). A just-in-time model load plus a long
 #: generation takes minutes; the OS timers under httpx overflow near 24.8 days (2**31 ms), and
 #: ``inf`` or ``1e12`` would overflow there instead of meaning "wait forever".
 MAX_TIMEOUT = 86_400.0
+
+#: Which model-listing API a client asks (``api=``, ``LM_STUDIO_API``); ``auto`` detects it.
+ApiFlavor = Literal["auto", "openai", "v0", "v1"]
+API_FLAVORS: tuple[str, ...] = get_args(ApiFlavor)
+#: What the selector prefers (``prefer=``, ``LM_STUDIO_PREFER``).
+Preference = Literal["local", "cloud", "local-only"]
+PREFERENCES: tuple[str, ...] = get_args(Preference)
+
+#: The variable holding the API token.
+API_KEY_VARIABLE = "LM_STUDIO_API_KEY"
 
 
 def check_timeout(value: Any, *, source: str = "timeout") -> float:
@@ -35,6 +59,17 @@ def check_timeout(value: Any, *, source: str = "timeout") -> float:
             f"{MAX_TIMEOUT:g} (one day), such as 30."
         )
     return float(value)
+
+
+def check_choice(value: Any, choices: tuple[str, ...], *, source: str) -> str:
+    """``value`` if it is one of ``choices`` (``API_FLAVORS``, ``PREFERENCES``).
+
+    Raises:
+        ConfigError: naming ``source`` and the choices.
+    """
+    if value not in choices:
+        raise ConfigError(f"{source}={value!r} is invalid: expected one of {', '.join(choices)}.")
+    return str(value)
 
 
 def check_max_retries(value: Any, *, source: str = "max_retries") -> int:
@@ -93,3 +128,19 @@ def check_api_key(value: str | SecretStr | None, *, source: str = "api_key", emp
         )
     remember_secret(key)
     return key
+
+
+def check_environment_api_key(value: str | SecretStr | None) -> str | None:
+    """The rule of ``LM_STUDIO_API_KEY``: ``""`` means no key, anything else as :func:`check_api_key`.
+
+    ``LMStudioSettings`` validates its ``api_key`` field with it.
+    """
+    return check_api_key(value, source=API_KEY_VARIABLE, empty_is_none=True)
+
+
+def environment_api_key() -> str | None:
+    """``LM_STUDIO_API_KEY`` as the settings read it, without parsing the other variables.
+
+    For the framework models given a model and a URL: the key is the one default they still need.
+    """
+    return check_environment_api_key(os.environ.get(API_KEY_VARIABLE))

@@ -1,15 +1,27 @@
-"""Configuration: ``LMStudioSettings`` and the one place where values are normalised."""
+"""Configuration: ``LMStudioSettings``, the ``LM_STUDIO_*`` variables and their defaults.
+
+The rules a value must follow live in ``_checks`` (timeouts, retries, keys, choices) and
+``_urls`` (server URLs); the settings apply the same rules as the constructors.
+"""
 
 from __future__ import annotations
 
 import functools
 import os
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from lmstudio_adapters._checks import MAX_TIMEOUT, check_api_key
+from lmstudio_adapters._checks import (
+    API_FLAVORS,
+    API_KEY_VARIABLE,
+    MAX_TIMEOUT,
+    PREFERENCES,
+    ApiFlavor,
+    Preference,
+    check_environment_api_key,
+)
 from lmstudio_adapters._errors import ConfigError
 from lmstudio_adapters._routes import DEFAULT_MODEL
 from lmstudio_adapters._urls import URL_EXPECTED, normalize_base_url
@@ -37,9 +49,6 @@ _MAX_TIMEOUT_MS = int(MAX_TIMEOUT * 1000)
 #: The OpenAI SDK's limit (so ChatOpenAI's and OpenAILike's): enough for hundreds of parallel streams.
 DEFAULT_MAX_CONNECTIONS = 1000
 
-ApiFlavor = Literal["auto", "openai", "v0", "v1"]
-Preference = Literal["local", "cloud", "local-only"]
-
 # What each field must look like, shown in ConfigError messages next to the variable name.
 _EXPECTED = {
     "url": URL_EXPECTED,
@@ -47,8 +56,8 @@ _EXPECTED = {
     "timeout_ms": f"a whole number of milliseconds greater than 0 and at most {_MAX_TIMEOUT_MS} (a day), such as 30000",
     "max_retries": "a whole number, 0 or more, such as 2",
     "max_connections": "a whole number greater than 0, such as 1000",
-    "api": "one of auto, openai, v0, v1",
-    "prefer": "one of local, cloud, local-only",
+    "api": f"one of {', '.join(API_FLAVORS)}",
+    "prefer": f"one of {', '.join(PREFERENCES)}",
     "fallback": "a provider:model string such as openai:gpt-4o-mini",
     "load_timeout_ms": f"a whole number of milliseconds greater than 0 and at most {_MAX_TIMEOUT_MS}, such as 600000",
     "probe_timeout_ms": f"a whole number of milliseconds greater than 0 and at most {_MAX_TIMEOUT_MS}, such as 1000",
@@ -85,7 +94,7 @@ class LMStudioSettings(BaseSettings):
     timeout_ms: int = Field(default=DEFAULT_TIMEOUT_MS, gt=0, le=_MAX_TIMEOUT_MS, validation_alias="LM_STUDIO_TIMEOUT")
     """Per-request timeout in **milliseconds** (``LM_STUDIO_TIMEOUT``). Default 30000."""
 
-    api_key: SecretStr | None = Field(default=None, validation_alias="LM_STUDIO_API_KEY")
+    api_key: SecretStr | None = Field(default=None, validation_alias=API_KEY_VARIABLE)
     """API token for servers with authentication on (``LM_STUDIO_API_KEY``, LM Studio 0.4+)."""
 
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0, validation_alias="LM_STUDIO_MAX_RETRIES")
@@ -135,7 +144,7 @@ class LMStudioSettings(BaseSettings):
     @classmethod
     def _check_api_key(cls, value: str | SecretStr | None) -> str | None:
         # An empty variable means no key, as for every other LM_STUDIO_* variable.
-        return check_api_key(value, source="LM_STUDIO_API_KEY", empty_is_none=True)
+        return check_environment_api_key(value)
 
     @field_validator("fallback")
     @classmethod

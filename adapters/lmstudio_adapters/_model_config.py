@@ -8,18 +8,15 @@ default is actually needed, which keeps the framework entry points quick to impo
 from __future__ import annotations
 
 import difflib
-import os
 import warnings
 from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
 
-from lmstudio_adapters._checks import check_api_key, check_max_retries, check_timeout
+from lmstudio_adapters._checks import check_api_key, check_max_retries, check_timeout, environment_api_key
 from lmstudio_adapters._errors import ConfigError
 from lmstudio_adapters._urls import normalize_base_url
-
-API_KEY_VARIABLE = "LM_STUDIO_API_KEY"
 
 __all__ = [
     "RaisesConfigErrors",
@@ -133,7 +130,7 @@ def with_settings_defaults(values: Any, *, model_key: str, aliases: dict[str, st
     if values.get(model_key) and base_url:
         # Only the key can come from the environment: one lookup, no settings parse.
         if values.get("api_key") is None:
-            api_key = check_api_key(os.environ.get(API_KEY_VARIABLE), source=API_KEY_VARIABLE, empty_is_none=True)
+            api_key = environment_api_key()
             if api_key is not None:
                 values["api_key"] = api_key
         return values

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-from lmstudio_adapters._checks import check_api_key
+from lmstudio_adapters._checks import PREFERENCES, check_api_key, check_choice
 from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._config import DEFAULT_MODEL, LMStudioSettings, current_settings, normalize_base_url
 from lmstudio_adapters._errors import (
@@ -177,9 +177,7 @@ def decide_backend(
     settings = settings if settings is not None else current_settings()
     url = normalize_base_url(base_url) if base_url else settings.base_url
     wanted = model or settings.model
-    preference = prefer or settings.prefer
-    if preference not in ("local", "cloud", "local-only"):
-        raise ConfigError(f"prefer={preference!r} is invalid: expected one of local, cloud, local-only.")
+    preference = check_choice(prefer or settings.prefer, PREFERENCES, source="prefer")
     cloud = fallback if fallback is not None else settings.fallback
     provider, _, cloud_model = (cloud or "").partition(":")
     if cloud and (not provider or not cloud_model):
