@@ -25,6 +25,7 @@ __all__ = [
     "check_api_key",
     "check_choice",
     "check_environment_api_key",
+    "check_max_connections",
     "check_max_retries",
     "check_timeout",
     "environment_api_key",
@@ -70,6 +71,17 @@ def check_choice(value: Any, choices: tuple[str, ...], *, source: str) -> str:
     if value not in choices:
         raise ConfigError(f"{source}={value!r} is invalid: expected one of {', '.join(choices)}.")
     return str(value)
+
+
+def check_max_connections(value: Any, *, source: str = "max_connections") -> int:
+    """``value`` if it is a whole number, 1 or more.
+
+    Raises:
+        ConfigError: naming ``source``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{source}={value!r} is invalid: expected a whole number, 1 or more.")
+    return value
 
 
 def check_max_retries(value: Any, *, source: str = "max_retries") -> int:

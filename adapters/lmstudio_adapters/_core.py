@@ -20,9 +20,23 @@ import certifi
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from lmstudio_adapters._checks import check_api_key, check_max_retries, check_timeout
-from lmstudio_adapters._errors import APIStatusError, AuthenticationError, ConfigError, ResponseError
-from lmstudio_adapters._mapping import decode_body, is_unknown_route, map_transport_errors, not_lm_studio, status_error
+from lmstudio_adapters._checks import (
+    API_FLAVORS,
+    check_api_key,
+    check_choice,
+    check_max_connections,
+    check_max_retries,
+    check_timeout,
+)
+from lmstudio_adapters._errors import APIStatusError, AuthenticationError, ResponseError
+from lmstudio_adapters._mapping import (
+    decode_body,
+    is_unknown_route,
+    map_transport_errors,
+    model_not_found,
+    not_lm_studio,
+    status_error,
+)
 from lmstudio_adapters._reasoning import split_think_tags
 from lmstudio_adapters._requests import (
     SAMPLING_FIELDS,
@@ -122,14 +136,10 @@ class ClientCore:
             self.timeout = settings.timeout
             self.timeout_source = settings.timeout_source
         self.max_retries = settings.max_retries if max_retries is None else check_max_retries(max_retries)
-        if max_connections is not None and (
-            isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1
-        ):
-            raise ConfigError(f"max_connections={max_connections!r} is invalid: expected a whole number, 1 or more.")
-        self.max_connections = settings.max_connections if max_connections is None else max_connections
-        if api is not None and api not in ("auto", "openai", "v0", "v1"):
-            raise ConfigError(f"api={api!r} is invalid: expected one of auto, openai, v0, v1.")
-        self.api = api or settings.api
+        self.max_connections = (
+            settings.max_connections if max_connections is None else check_max_connections(max_connections)
+        )
+        self.api = settings.api if api is None else check_choice(api, API_FLAVORS, source="api")
         if api_key is not None:
             self._api_key: SecretStr | None = SecretStr(check_api_key(api_key))  # type: ignore[arg-type]
         else:
@@ -375,12 +385,8 @@ class ClientCore:
             listed += [info.id for info in more if info.id not in listed]
         if found is not None:
             return found
-        call = self._call("GET", "/v1/models", None, model=wanted, timeout=None, max_retries=0)
-        raise self._error(
-            call,
-            404,
-            b'{"error": {"message": "model not found", "code": "model_not_found"}}',
-            available=tuple(listed),
+        raise model_not_found(
+            wanted, base_url=self.base_url, available=tuple(listed), method="GET", url=self.base_url + "/v1/models"
         )
 
     # --- response handling ------------------------------------------------------------

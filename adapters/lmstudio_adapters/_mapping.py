@@ -39,6 +39,7 @@ __all__ = [
     "is_model_not_found",
     "is_unknown_route",
     "map_transport_errors",
+    "model_not_found",
     "not_lm_studio",
     "status_error",
 ]
@@ -193,21 +194,7 @@ def status_error(
             **common,
         )
     if is_model_not_found(server_message, code):
-        listed = ", ".join(available) if available else "none listed"
-        default = (
-            f" No model was named, and {DEFAULT_MODEL!r} stands for the server's chat model only when it "
-            "has exactly one (or exactly one loaded)."
-            if model == DEFAULT_MODEL
-            else ""
-        )
-        return ModelNotFoundError(
-            f"Model {model!r} is not available on LM Studio at {base_url} {said}.{default} Models the server "
-            f"has: {listed}. Set LM_STUDIO_MODEL or model= to one of them, or download it "
-            "in LM Studio (`lms get <model>`).",
-            model=model,
-            available=available,
-            **common,
-        )
+        return model_not_found(model, base_url=base_url, available=available, said=said, **common)
     if body is None and raw.lstrip().startswith(b"<") and status_code in (404, 405, 501):
         # LM Studio answers in JSON, unknown routes included: an HTML error page is another server.
         return not_lm_studio(base_url, f"{method} {httpx.URL(url).path}: HTTP {status_code}, an HTML page", **common)
@@ -239,6 +226,34 @@ def status_error(
     if status_code == 413:
         return BadRequestError(f"The request is too large for the server {said}. Send less data per call.", **common)
     return BadRequestError(f"LM Studio rejected the request {said}. Check the call's arguments.", **common)
+
+
+def model_not_found(
+    model: str, *, base_url: str, available: tuple[str, ...], said: str = "", **common: Any
+) -> ModelNotFoundError:
+    """The error for a model the server does not have: from its answer, or from its model lists.
+
+    ``said`` quotes the answer (``(HTTP 404: ...)``); without one, the lists were searched,
+    which is reported as the not-found answer the server gives.
+    """
+    if not said:
+        said = "(HTTP 404: model not found)"
+        common = {"status_code": 404, "server_message": "model not found", **common}
+    listed = ", ".join(available) if available else "none listed"
+    default = (
+        f" No model was named, and {DEFAULT_MODEL!r} stands for the server's chat model only when it "
+        "has exactly one (or exactly one loaded)."
+        if model == DEFAULT_MODEL
+        else ""
+    )
+    return ModelNotFoundError(
+        f"Model {model!r} is not available on LM Studio at {base_url} {said}.{default} Models the server "
+        f"has: {listed}. Set LM_STUDIO_MODEL or model= to one of them, or download it "
+        "in LM Studio (`lms get <model>`).",
+        model=model,
+        available=available,
+        **common,
+    )
 
 
 def _connect_cause(exc: BaseException) -> str:
