@@ -312,6 +312,26 @@ def _response_format(value: Any) -> Any:
     return value
 
 
+def _with_params(body: dict[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` with the sampling fields set (None values left out), ``max_tokens`` checked."""
+    _check_max_tokens(params.get("max_tokens"))
+    body.update((key, value) for key, value in params.items() if value is not None)
+    return body
+
+
+def _finish_body(
+    body: dict[str, Any], *, stream: bool, stream_usage: bool, extra_body: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """What every body ends with: the streaming fields, then ``extra_body`` (its keys win)."""
+    if stream:
+        body["stream"] = True
+        if stream_usage:
+            body["stream_options"] = {"include_usage": True}
+    if extra_body:
+        body.update(extra_body)
+    return body
+
+
 def build_chat_body(
     messages: Sequence[Mapping[str, Any]],
     *,
@@ -325,9 +345,7 @@ def build_chat_body(
     extra_body: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``/v1/chat/completions`` body for a call; ``params`` with value None are left out."""
-    body: dict[str, Any] = {"model": model, "messages": normalise_messages(messages)}
-    _check_max_tokens(params.get("max_tokens"))
-    body.update((key, value) for key, value in params.items() if value is not None)
+    body = _with_params({"model": model, "messages": normalise_messages(messages)}, params)
     if tools:
         body["tools"] = _check_tools(tools)
         _apply_tool_choice(body, tool_choice)
@@ -335,13 +353,7 @@ def build_chat_body(
         raise InputError(f"tool_choice={tool_choice!r} was given without tools.")
     if response_format is not None:
         body["response_format"] = _response_format(response_format)
-    if stream:
-        body["stream"] = True
-        if stream_usage:
-            body["stream_options"] = {"include_usage": True}
-    if extra_body:
-        body.update(extra_body)
-    return body
+    return _finish_body(body, stream=stream, stream_usage=stream_usage, extra_body=extra_body)
 
 
 def build_completion_body(
@@ -356,16 +368,8 @@ def build_completion_body(
     """The ``/v1/completions`` body for a call."""
     if not isinstance(prompt, str):
         raise InputError(f"prompt must be a string, not {type(prompt).__name__}.")
-    _check_max_tokens(params.get("max_tokens"))
-    body: dict[str, Any] = {"model": model, "prompt": prompt}
-    body.update((key, value) for key, value in params.items() if value is not None)
-    if stream:
-        body["stream"] = True
-        if stream_usage:
-            body["stream_options"] = {"include_usage": True}
-    if extra_body:
-        body.update(extra_body)
-    return body
+    body = _with_params({"model": model, "prompt": prompt}, params)
+    return _finish_body(body, stream=stream, stream_usage=stream_usage, extra_body=extra_body)
 
 
 def build_embeddings_body(
@@ -381,6 +385,4 @@ def build_embeddings_body(
                 f"Embedding input {index} is a {type(item).__name__}; LM Studio accepts only strings (never token ids)."
             )
     body: dict[str, Any] = {"model": model, "input": texts if isinstance(texts, str) else items}
-    if extra_body:
-        body.update(extra_body)
-    return body
+    return _finish_body(body, stream=False, stream_usage=False, extra_body=extra_body)

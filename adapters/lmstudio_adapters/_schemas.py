@@ -84,20 +84,23 @@ class GenerationStats(_Wire):
         return self.model_dump(exclude_none=True)
 
 
+def _arguments_as_text(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+#: Tool-call arguments as the JSON text OpenAI sends; some servers send an object, or null.
+_Arguments = Annotated[str, BeforeValidator(_arguments_as_text)]
+
+
 class FunctionCall(_Wire):
     """The function part of a tool call; ``arguments`` is a JSON string."""
 
     name: str = ""
-    arguments: str = ""
-
-    @field_validator("arguments", mode="before")
-    @classmethod
-    def _arguments_as_text(cls, value: Any) -> Any:
-        if value is None:
-            return ""
-        if isinstance(value, (dict, list)):
-            return json.dumps(value, ensure_ascii=False)
-        return value
+    arguments: _Arguments = ""
 
 
 class ToolCall(_Wire):
@@ -194,16 +197,7 @@ class FunctionDelta(_Wire):
     """A fragment of a streamed function call."""
 
     name: str | None = None
-    arguments: str = ""
-
-    @field_validator("arguments", mode="before")
-    @classmethod
-    def _arguments_as_text(cls, value: Any) -> Any:
-        if value is None:
-            return ""
-        if isinstance(value, (dict, list)):
-            return json.dumps(value, ensure_ascii=False)
-        return value
+    arguments: _Arguments = ""
 
 
 class ToolCallDelta(_Wire):

@@ -351,9 +351,3 @@ class AsyncStream(Generic[ChunkT]):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
-
-ChatStream = Stream[ChatCompletionChunk]
-CompletionStream = Stream[Completion]
-AsyncChatStream = AsyncStream[ChatCompletionChunk]
-AsyncCompletionStream = AsyncStream[Completion]
