@@ -1,10 +1,16 @@
-"""The built-in providers. Every import of a framework or cloud package happens inside a builder."""
+"""The built-in providers. Every import of a framework or cloud package happens inside a builder.
+
+LM Studio's own builders name the adapter classes by module, as LangChain's
+``init_chat_model`` names its integrations: the registry sits below the adapters (which use
+it to build their cloud fallbacks) and imports them only when it builds one.
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from lmstudio_adapters.providers import Provider
+from lmstudio_adapters.providers._provider import Builder, Provider
 
 __all__ = ["BUILTINS", "langchain_only"]
 
@@ -47,28 +53,12 @@ def _anthropic_chat(model: str, **kwargs: Any) -> Any:
     return ChatAnthropic(model=model, **kwargs)
 
 
-def _lmstudio_chat(model: str, **kwargs: Any) -> Any:
-    from lmstudio_adapters.langchain import LMStudioChatModel
+def _lmstudio(module: str, class_name: str, model_argument: str) -> Builder:
+    def build(model: str, **kwargs: Any) -> Any:
+        model_class = getattr(importlib.import_module(module), class_name)
+        return model_class(**{model_argument: model}, **kwargs)
 
-    return LMStudioChatModel(model=model, **kwargs)
-
-
-def _lmstudio_embeddings(model: str, **kwargs: Any) -> Any:
-    from lmstudio_adapters.langchain import LMStudioEmbeddings
-
-    return LMStudioEmbeddings(model=model, **kwargs)
-
-
-def _lmstudio_llm(model: str, **kwargs: Any) -> Any:
-    from lmstudio_adapters.llama_index import LMStudioLLM
-
-    return LMStudioLLM(model=model, **kwargs)
-
-
-def _lmstudio_embedding(model: str, **kwargs: Any) -> Any:
-    from lmstudio_adapters.llama_index import LMStudioEmbedding
-
-    return LMStudioEmbedding(model_name=model, **kwargs)
+    return build
 
 
 def _openai_llm(model: str, **kwargs: Any) -> Any:
@@ -130,10 +120,10 @@ BUILTINS = (
         modules={"langchain": "langchain_core", "llama_index": "llama_index.core"},
         packages={"langchain": '"lmstudio-adapters[langchain]"', "llama_index": '"lmstudio-adapters[llama-index]"'},
         builders={
-            "chat": _lmstudio_chat,
-            "embeddings": _lmstudio_embeddings,
-            "llm": _lmstudio_llm,
-            "embedding": _lmstudio_embedding,
+            "chat": _lmstudio("lmstudio_adapters.langchain", "LMStudioChatModel", "model"),
+            "embeddings": _lmstudio("lmstudio_adapters.langchain", "LMStudioEmbeddings", "model"),
+            "llm": _lmstudio("lmstudio_adapters.llama_index", "LMStudioLLM", "model"),
+            "embedding": _lmstudio("lmstudio_adapters.llama_index", "LMStudioEmbedding", "model_name"),
         },
     ),
     Provider(
