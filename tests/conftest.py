@@ -1,25 +1,22 @@
-"""Shared fixtures: a clean environment, loopback servers, cassettes and the real local server.
+"""Shared fixtures: a clean environment, loopback servers and the real local server.
 
-Cassettes replay by default (pytest-recording's ``--record-mode=none``) and never touch the
-network. ``.ci/record`` re-records them against the real local llama.cpp server (started by
-the session fixture below) or against the LM Studio named by ``LM_STUDIO_URL``.
+Cassette tests use the package's own pytest plugin, as a user's tests do: they ask for
+``lmstudio_cassette`` (and ``lmstudio_url``), and pyproject's ``lmstudio_cassette_dir``
+puts the cassettes in the top-level ``cassettes/<test module>/``. They replay by default and
+never touch the network; ``.ci/record`` re-records them (``--lmstudio-record``) against the
+real local llama.cpp server or against the LM Studio named by ``LM_STUDIO_URL``.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from lmstudio_adapters.testing import LocalModelServer, Perturbation, SamplingProxy
-from lmstudio_adapters.testing.cassettes import vcr_config_dict
 from tests import loopback
 
-ROOT = Path(__file__).resolve().parent.parent
-REPLAY_URL = "http://localhost:1234"
 with loopback.closed_port() as _unused:
     _NOWHERE = int(_unused.rsplit(":", 1)[1])  # a port nothing listens on
 
@@ -58,39 +55,6 @@ def real_server() -> Iterator[LocalModelServer | SamplingProxy]:
             return
         with SamplingProxy(srv.base_url, perturbation) as proxy:
             yield proxy
-
-
-@pytest.fixture(scope="module")
-def vcr_config() -> dict[str, Any]:
-    """Match on method, path and body; scrub secrets, hosts and machine paths."""
-    return vcr_config_dict()
-
-
-@pytest.fixture(scope="module")
-def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
-    """cassettes/<test module name>/, independent of the working directory."""
-    return str(ROOT / "cassettes" / Path(str(request.node.fspath)).stem)
-
-
-def recording(config: pytest.Config) -> bool:
-    """Whether this run records cassettes (any --record-mode but none)."""
-    return config.getoption("--record-mode", default="none") not in (None, "none")
-
-
-@pytest.fixture(scope="session")
-def lmstudio_url(request: pytest.FixtureRequest) -> str:
-    """Where cassette-backed tests send traffic.
-
-    Replaying: a fixed URL (never contacted). Recording: ``LM_STUDIO_URL`` when set (a real
-    LM Studio), else the real local llama.cpp server.
-    """
-    if not recording(request.config):
-        return REPLAY_URL
-    configured = os.environ.get("LMSTUDIO_ADAPTERS_RECORD_URL")
-    if configured:
-        return configured
-    server: LocalModelServer = request.getfixturevalue("real_server")
-    return server.base_url
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

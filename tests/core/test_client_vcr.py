@@ -60,6 +60,9 @@ PERSON_SCHEMA = {
 }
 CAPITAL = [{"role": "user", "content": "What is the capital of France? Answer in one sentence."}]
 
+# Every test here replays its cassette from cassettes/test_client_vcr/ (the package's plugin).
+pytestmark = pytest.mark.usefixtures("lmstudio_cassette")
+
 
 @pytest.fixture
 def client(lmstudio_url: str) -> Iterator[LMStudioClient]:
@@ -67,7 +70,6 @@ def client(lmstudio_url: str) -> Iterator[LMStudioClient]:
         yield c
 
 
-@pytest.mark.vcr
 def test_list_models_detects_api(client: LMStudioClient) -> None:
     """Discovery tries /api/v1, /api/v0, then /v1, and remembers the answer."""
     models = {model.id: model for model in client.list_models()}
@@ -78,7 +80,6 @@ def test_list_models_detects_api(client: LMStudioClient) -> None:
     assert client.get_model().id == CHAT_MODEL
 
 
-@pytest.mark.vcr
 def test_chat(client: LMStudioClient) -> None:
     """A plain chat: content, finish reason, usage and the server's generation stats."""
     reply = client.chat(CAPITAL, temperature=0, seed=42, max_tokens=24)
@@ -90,7 +91,6 @@ def test_chat(client: LMStudioClient) -> None:
     assert reply.stats.tokens_per_second is not None
 
 
-@pytest.mark.vcr
 def test_stream_chat_with_usage(client: LMStudioClient) -> None:
     """Streaming gives deltas that add up to the answer, then one usage chunk."""
     with client.stream_chat(CAPITAL, temperature=0, seed=42, max_tokens=24) as stream:
@@ -102,7 +102,6 @@ def test_stream_chat_with_usage(client: LMStudioClient) -> None:
     assert usage[0].total_tokens > 0
 
 
-@pytest.mark.vcr
 def test_named_tool_choice(client: LMStudioClient) -> None:
     """A named tool_choice is emulated (only that tool, required) and yields that call."""
     reply = client.chat(
@@ -118,7 +117,6 @@ def test_named_tool_choice(client: LMStudioClient) -> None:
     assert json.loads(call.function.arguments) == {"a": 2, "b": 3}
 
 
-@pytest.mark.vcr
 def test_streamed_tool_call_assembles(client: LMStudioClient) -> None:
     """Tool-call deltas carry the id only first; arguments join into valid JSON."""
     arguments: dict[int, str] = {}
@@ -140,7 +138,6 @@ def test_streamed_tool_call_assembles(client: LMStudioClient) -> None:
     assert json.loads(arguments[0]) == {"a": 2, "b": 3}
 
 
-@pytest.mark.vcr
 def test_json_schema_output(client: LMStudioClient) -> None:
     """json_schema structured output comes back as a JSON string matching the schema."""
     reply = client.chat(
@@ -154,7 +151,6 @@ def test_json_schema_output(client: LMStudioClient) -> None:
     assert isinstance(person["age"], int)
 
 
-@pytest.mark.vcr
 def test_complete_and_stream_complete(client: LMStudioClient) -> None:
     """Text completions on the base model, whole and streamed."""
     whole = client.complete("The capital of France is", model=COMPLETION_MODEL, temperature=0, max_tokens=12)
@@ -164,7 +160,6 @@ def test_complete_and_stream_complete(client: LMStudioClient) -> None:
     assert streamed == whole.text
 
 
-@pytest.mark.vcr
 def test_embed(client: LMStudioClient) -> None:
     """Embeddings: one vector per input, in order, all the same size."""
     vectors = client.embed(["hello world", "The capital of France is Paris."], model=EMBEDDING_MODEL).embeddings
@@ -174,7 +169,6 @@ def test_embed(client: LMStudioClient) -> None:
     assert single[0] == pytest.approx(vectors[0], abs=1e-5)
 
 
-@pytest.mark.vcr
 def test_unknown_model(client: LMStudioClient) -> None:
     """The server's real 'model not found' answer becomes ModelNotFoundError listing its models."""
     with pytest.raises(ModelNotFoundError) as info:
@@ -182,14 +176,12 @@ def test_unknown_model(client: LMStudioClient) -> None:
     assert CHAT_MODEL in info.value.available
 
 
-@pytest.mark.vcr
 def test_context_overflow(client: LMStudioClient) -> None:
     """A prompt longer than the loaded context (4096) raises ContextLengthError."""
     with pytest.raises(ContextLengthError, match="does not fit"):
         client.chat([{"role": "user", "content": "word " * 5000}], max_tokens=4)
 
 
-@pytest.mark.vcr
 async def test_async_chat_and_stream(lmstudio_url: str) -> None:
     """The async client gives the same answers as the sync one."""
     async with AsyncLMStudioClient(lmstudio_url, model=CHAT_MODEL) as client:

@@ -12,7 +12,6 @@ marked xfail below with the reason.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -21,7 +20,8 @@ from langchain_tests.integration_tests import ChatModelIntegrationTests, Embeddi
 from lmstudio_adapters.langchain import LMStudioChatModel, LMStudioEmbeddings
 from lmstudio_adapters.testing import CHAT_MODEL, COMPLETION_MODEL, EMBEDDING_MODEL
 
-pytestmark = pytest.mark.vcr
+# Every test replays its cassette from cassettes/test_lc_standard_vcr/ (the package's plugin).
+pytestmark = pytest.mark.usefixtures("lmstudio_cassette")
 
 _PROSE_BEFORE_CALL = (
     "model capability: with tool_choice='required' llama-server's grammar allows prose before the call, and "
@@ -52,18 +52,32 @@ MODEL_LIMITS = {
     "calls the tool",
 }
 
-# Replays never contact this URL; recording points it at the server being recorded.
-BASE_URL = os.environ.get("LMSTUDIO_ADAPTERS_RECORD_URL", "http://localhost:1234")
+
+@pytest.fixture
+def vcr(lmstudio_cassette: Any) -> Any:
+    """langchain-tests' VCR tests (``test_stream_time``) ask for pytest-recording's ``vcr``: this test's cassette."""
+    return lmstudio_cassette
 
 
-class TestLMStudioChatModelStandard(ChatModelIntegrationTests):
+class _OnTheRecordedServer:
+    """The suites build their models from properties: this gives them the plugin's ``lmstudio_url``."""
+
+    base_url = ""
+
+    @pytest.fixture(autouse=True)
+    def _recorded_server(self, lmstudio_url: str) -> None:
+        # Replays never contact this URL; recording points it at the server being recorded.
+        self.base_url = lmstudio_url
+
+
+class TestLMStudioChatModelStandard(_OnTheRecordedServer, ChatModelIntegrationTests):
     @property
     def chat_model_class(self) -> type[LMStudioChatModel]:
         return LMStudioChatModel
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
-        return {"model": CHAT_MODEL, "base_url": BASE_URL, "temperature": 0, "seed": 42, "max_tokens": 160}
+        return {"model": CHAT_MODEL, "base_url": self.base_url, "temperature": 0, "seed": 42, "max_tokens": 160}
 
     @property
     def has_tool_choice(self) -> bool:
@@ -82,11 +96,11 @@ class TestLMStudioChatModelStandard(ChatModelIntegrationTests):
         return True
 
 
-class TestLMStudioEmbeddingsStandard(EmbeddingsIntegrationTests):
+class TestLMStudioEmbeddingsStandard(_OnTheRecordedServer, EmbeddingsIntegrationTests):
     @property
     def embeddings_class(self) -> type[LMStudioEmbeddings]:
         return LMStudioEmbeddings
 
     @property
     def embedding_model_params(self) -> dict[str, Any]:
-        return {"model": EMBEDDING_MODEL, "base_url": BASE_URL}
+        return {"model": EMBEDDING_MODEL, "base_url": self.base_url}

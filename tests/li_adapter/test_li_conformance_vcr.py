@@ -9,7 +9,6 @@ names the checklist items it covers (LlamaIndex's expectations of an ``LLM``: LI
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,7 +29,7 @@ from lmstudio_adapters.llama_index import LMStudioEmbedding, LMStudioLLM
 from lmstudio_adapters.testing import CHAT_MODEL, EMBEDDING_MODEL
 
 pytestmark = [
-    pytest.mark.vcr,
+    pytest.mark.usefixtures("lmstudio_cassette"),  # cassettes/test_li_conformance_vcr/ (the package's plugin)
     # llama-index's agent workflows run inspect.getmembers() over pydantic models (touching the
     # deprecated __fields__ family) and leave an aiosqlite connection to the garbage collector.
     pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecatedSince20"),
@@ -42,7 +41,6 @@ pytestmark = [
     ),
 ]
 
-BASE_URL = os.environ.get("LMSTUDIO_ADAPTERS_RECORD_URL", "http://localhost:1234")
 ADD_PROMPT = "Call the add tool with a=2 and b=3."
 DOCS = [
     Document(text="The Eiffel Tower is in Paris. It was finished in 1889."),
@@ -62,13 +60,13 @@ class Person(BaseModel):
 
 
 @pytest.fixture
-def llm() -> LMStudioLLM:
-    return LMStudioLLM(model=CHAT_MODEL, base_url=BASE_URL, temperature=0, seed=42, max_tokens=96)
+def llm(lmstudio_url: str) -> LMStudioLLM:
+    return LMStudioLLM(model=CHAT_MODEL, base_url=lmstudio_url, temperature=0, seed=42, max_tokens=96)
 
 
 @pytest.fixture
-def embed_model() -> LMStudioEmbedding:
-    return LMStudioEmbedding(model_name=EMBEDDING_MODEL, base_url=BASE_URL, embed_batch_size=2)
+def embed_model(lmstudio_url: str) -> LMStudioEmbedding:
+    return LMStudioEmbedding(model_name=EMBEDDING_MODEL, base_url=lmstudio_url, embed_batch_size=2)
 
 
 @pytest.fixture
@@ -77,7 +75,7 @@ def add_tool() -> FunctionTool:
     return FunctionTool.from_defaults(fn=add, description="Add two integers.")
 
 
-def test_metadata_from_server(llm: LMStudioLLM) -> None:
+def test_metadata_from_server(llm: LMStudioLLM, lmstudio_url: str) -> None:
     """LI-01: metadata from the server (loaded context 4096), constructor overrides win."""
     meta = llm.metadata
     assert meta.context_window == 4096
@@ -85,7 +83,7 @@ def test_metadata_from_server(llm: LMStudioLLM) -> None:
     assert meta.is_chat_model is True
     assert meta.is_function_calling_model is isinstance(llm, FunctionCallingLLM)
     assert meta.model_name == CHAT_MODEL
-    fixed = LMStudioLLM(model=CHAT_MODEL, base_url=BASE_URL, context_window=2048, is_function_calling_model=False)
+    fixed = LMStudioLLM(model=CHAT_MODEL, base_url=lmstudio_url, context_window=2048, is_function_calling_model=False)
     assert (fixed.metadata.context_window, fixed.metadata.is_function_calling_model) == (2048, False)
 
 
@@ -233,9 +231,9 @@ async def test_embeddings(embed_model: LMStudioEmbedding) -> None:
     assert len(await embed_model.aget_query_embedding("one")) == len(query)
 
 
-def test_unknown_model_error() -> None:
+def test_unknown_model_error(lmstudio_url: str) -> None:
     """Errors are the core's typed errors, raised before anything reaches the caller."""
-    llm = LMStudioLLM(model="no-such-model", base_url=BASE_URL, context_window=4096, is_function_calling_model=True)
+    llm = LMStudioLLM(model="no-such-model", base_url=lmstudio_url, context_window=4096, is_function_calling_model=True)
     with pytest.raises(ModelNotFoundError):
         llm.chat([ChatMessage(role="user", content="Hi")])
 
@@ -275,9 +273,9 @@ def test_instrumentation_events(llm: LMStudioLLM, recorder: _Recorder) -> None:
         assert name in recorder.events
 
 
-def test_to_dict_round_trip_without_key() -> None:
+def test_to_dict_round_trip_without_key(lmstudio_url: str) -> None:
     """LI-23: to_dict/to_json carry class_name and never the API key; from_dict rebuilds the LLM."""
-    llm = LMStudioLLM(model=CHAT_MODEL, base_url=BASE_URL, api_key="sk-lm-secret", temperature=0.3)
+    llm = LMStudioLLM(model=CHAT_MODEL, base_url=lmstudio_url, api_key="sk-lm-secret", temperature=0.3)
     data = llm.to_dict()
     assert data["class_name"] == "LMStudioLLM"
     assert "sk-lm-secret" not in llm.to_json()

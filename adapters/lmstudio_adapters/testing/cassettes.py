@@ -5,7 +5,8 @@ the host differs between machines), secrets are scrubbed from headers and from r
 that echo them (a proxy's error page quoting ``Authorization``), the host is written
 as ``localhost:1234``, absolute file paths (LM Studio 0.2.x model ids, llama.cpp router
 arguments) are replaced, and compressed bodies are stored decoded. ``record_mode`` is left
-to the runner, so pytest-recording's ``--record-mode`` decides and the default replays only.
+to the runner: the plugin's ``--lmstudio-record``, or pytest-recording's ``--record-mode``; the
+default replays only.
 """
 
 from __future__ import annotations

@@ -3,10 +3,15 @@
 Everything is opt-in: nothing happens until a test asks for one of these fixtures.
 
 * ``lmstudio_cassette``: wraps the test in a vcrpy cassette at
-  ``<test file dir>/cassettes/<test module>/<test name>.yaml``, replay-only by default
-  (a request that is not in the cassette fails the test), re-recorded with
-  ``--lmstudio-record``. ``LM_STUDIO_URL`` is set for the test, and the selector's probe
-  cache is cleared, so local-or-cloud decisions are recorded and replay the same.
+  ``<lmstudio_cassette_dir>/<test name>.yaml`` (``<Class>.<test name>.yaml`` for a test
+  method), replay-only by default (a request that is not in the cassette fails the test),
+  re-recorded with ``--lmstudio-record``. ``LM_STUDIO_URL`` is set for the test, and the
+  selector's probe cache is cleared, so local-or-cloud decisions are recorded and replay the
+  same. Tests using it are marked ``lmstudio_cassette``: ``-m lmstudio_cassette`` selects them.
+* ``lmstudio_cassette_dir``: the folder of a test module's cassettes,
+  ``<test file dir>/cassettes/<test module>/``; with the ini option
+  ``lmstudio_cassette_dir = cassettes`` it is ``<ini file dir>/cassettes/<test module>/``
+  (one tree for the whole project). Override the fixture to choose another.
 * ``lmstudio_url``: where LM Studio is for this run: a fixed URL when replaying (never
   contacted), ``LM_STUDIO_URL`` when recording against your LM Studio, else the real local
   llama.cpp server below.
@@ -30,11 +35,13 @@ from lmstudio_adapters.testing._server import LocalModelServer
 from lmstudio_adapters.testing.cassettes import BODY_MATCHER, REPLAY_HOST, body_matcher, vcr_config_dict
 
 RECORD_OPTION = "--lmstudio-record"
+CASSETTE_DIR_INI = "lmstudio_cassette_dir"
+MARKER = "lmstudio_cassette"
 REPLAY_URL = f"http://{REPLAY_HOST}"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Register ``--lmstudio-record``."""
+    """Register ``--lmstudio-record`` and the ``lmstudio_cassette_dir`` ini option."""
     group = parser.getgroup("lmstudio_adapters")
     group.addoption(
         RECORD_OPTION,
@@ -42,6 +49,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="re-record lmstudio_cassette cassettes against LM_STUDIO_URL (or the real local server)",
     )
+    parser.addini(
+        CASSETTE_DIR_INI,
+        "folder (relative to the ini file) holding a folder of cassettes per test module; "
+        "default: cassettes/ beside each test file",
+        default="",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``lmstudio_cassette`` marker."""
+    config.addinivalue_line("markers", f"{MARKER}: the test records or replays its traffic with lmstudio_cassette")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that use ``lmstudio_cassette``, so ``-m lmstudio_cassette`` selects them."""
+    for item in items:
+        if MARKER in getattr(item, "fixturenames", ()):
+            item.add_marker(MARKER)
 
 
 def _recording(config: pytest.Config) -> bool:
@@ -73,15 +98,32 @@ def lmstudio_vcr_config() -> dict[str, Any]:
     return vcr_config_dict()
 
 
-def _cassette_path(request: pytest.FixtureRequest) -> Path:
+@pytest.fixture
+def lmstudio_cassette_dir(request: pytest.FixtureRequest) -> Path:
+    """The folder of this test module's cassettes (see the module docstring)."""
     test_file = Path(str(request.node.fspath))
+    root = str(request.config.getini(CASSETTE_DIR_INI) or "")
+    if not root:
+        return test_file.parent / "cassettes" / test_file.stem
+    base = request.config.inipath.parent if request.config.inipath else request.config.rootpath
+    return base / root / test_file.stem
+
+
+def _cassette_path(request: pytest.FixtureRequest, directory: Path, recording: bool) -> Path:
     name = re.sub(r"[^\w.\-\[\]]+", "_", request.node.name)
-    return test_file.parent / "cassettes" / test_file.stem / f"{name}.yaml"
+    if request.cls is None:
+        return directory / f"{name}.yaml"
+    # Test methods are named after their class (pytest-recording's names), so two classes'
+    # methods of the same name keep apart. A method's cassette recorded under its bare name
+    # by earlier versions still replays.
+    qualified = directory / f"{request.cls.__name__}.{name}.yaml"
+    bare = directory / f"{name}.yaml"
+    return bare if not recording and not qualified.exists() and bare.exists() else qualified
 
 
 @pytest.fixture
 def lmstudio_cassette(
-    request: pytest.FixtureRequest, lmstudio_url: str, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, lmstudio_url: str, lmstudio_cassette_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Any]:
     """Record (``--lmstudio-record``) or replay this test's HTTP traffic; yields the vcrpy cassette."""
     import vcr
@@ -92,8 +134,9 @@ def lmstudio_cassette(
     clear_probe_cache()
     recorder = vcr.VCR()
     recorder.register_matcher(BODY_MATCHER, body_matcher)
-    path = _cassette_path(request)
-    mode = "all" if _recording(request.config) else "none"
+    recording = _recording(request.config)
+    path = _cassette_path(request, lmstudio_cassette_dir, recording)
+    mode = "all" if recording else "none"
     if mode == "all" and path.exists():
         path.unlink()
     with recorder.use_cassette(str(path), **vcr_config_dict(), record_mode=mode) as cassette:
