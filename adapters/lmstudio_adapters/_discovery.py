@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from lmstudio_adapters._checks import check_timeout
 from lmstudio_adapters._config import current_settings
 from lmstudio_adapters._core import shared_tls_context
 from lmstudio_adapters._errors import APIStatusError, ConfigError, ModelNotFoundError
@@ -175,9 +176,7 @@ async def _probe_all(roots: Iterable[str], timeout: float, *, local: bool = True
 def _check_timeout(timeout: float | None) -> float:
     if timeout is None:
         return current_settings().probe_timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ConfigError(f"timeout={timeout!r} is invalid: expected a number of seconds greater than 0.")
-    return float(timeout)
+    return check_timeout(timeout)
 
 
 def _roots(host: str, ports: Iterable[int] | None) -> list[str]:
