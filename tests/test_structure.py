@@ -22,8 +22,8 @@ MAX_LINES = 450
 KNOWN_CYCLES = {("lmstudio_adapters.__main__", "lmstudio_adapters._cli_models", "lmstudio_adapters._demo")}
 
 #: Modules over MAX_LINES, to be split: the client core (request building, model listing and
-#: response checks in one class) and the LlamaIndex LLM.
-KNOWN_LONG = {"_core.py", "llama_index/_llm.py"}
+#: response checks in one class) and the two framework chat models.
+KNOWN_LONG = {"_core.py", "langchain/_chat_model.py", "llama_index/_llm.py"}
 
 ADAPTERS = ("lmstudio_adapters.langchain", "lmstudio_adapters.llama_index")
 REGISTRY = "lmstudio_adapters.providers"
