@@ -12,6 +12,7 @@ import importlib.util
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from lmstudio_adapters._cli_output import print_table
 from lmstudio_adapters._client import LMStudioClient
 from lmstudio_adapters._errors import FeatureNotSupportedError, LMStudioAdapterError, ModelNotLoadedError
 from lmstudio_adapters._lifecycle_wire import DownloadProgress, LoadedModel
@@ -59,15 +60,13 @@ def _describe(loaded: LoadedModel) -> str:
 
 
 def _ps(client: LMStudioClient, out: TextIO) -> int:
-    from lmstudio_adapters.__main__ import _print_table
-
     loaded = client.list_loaded_models()
     if not loaded:
         print("no model is loaded", file=out)
         return 0
     rows = [["instance", "model", "type", "context", "status"]]
     rows += [[m.instance_id, m.model, m.type or "?", str(m.context_length or "?"), m.status] for m in loaded]
-    _print_table(rows, out)
+    print_table(rows, out)
     return 0
 
 

@@ -26,7 +26,7 @@ def _installed(module: str) -> bool:
 
 def run_demo(args: argparse.Namespace, settings: LMStudioSettings, out: TextIO) -> int:
     """Run the demo; returns the exit status."""
-    from lmstudio_adapters.__main__ import chat, doctor
+    from lmstudio_adapters._cli_checks import chat, doctor
 
     with ExitStack() as stack:
         base_url = args.url or settings.base_url
