@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from operator import itemgetter
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput, ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.output_parsers import JsonOutputKeyToolsParser, JsonOutputParser, PydanticOutputParser
-from langchain_core.output_parsers.openai_tools import PydanticToolsParser
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
-from langchain_core.utils.pydantic import is_basemodel_subclass
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from lmstudio_adapters._errors import LMStudioAdapterError
@@ -31,6 +27,7 @@ from lmstudio_adapters.langchain._messages import (
     streamed_result,
     to_wire_messages,
 )
+from lmstudio_adapters.langchain._structured import structured_output
 
 __all__ = ["LMStudioChatModel"]
 
@@ -372,41 +369,7 @@ class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
         """
         if kwargs:
             raise ValueError(f"Unexpected arguments: {sorted(kwargs)}")
-        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
-        json_schema = convert_to_json_schema(schema)
-        ls_format = {"kwargs": {"method": method, "strict": strict}, "schema": json_schema}
-        parser: Runnable[Any, Any]
-        if method == "function_calling":
-            tool = convert_to_openai_tool(schema, strict=strict)
-            name = tool["function"]["name"]
-            llm = self.bind_tools([tool], tool_choice=name, strict=strict, ls_structured_output_format=ls_format)
-            parser = (
-                PydanticToolsParser(tools=[schema], first_tool_only=True)
-                if is_pydantic
-                else JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
-            )
-        elif method in ("json_schema", "json_mode"):
-            if method == "json_schema":
-                response_format: dict[str, Any] = {
-                    "type": "json_schema",
-                    "json_schema": {
-                        "name": str(json_schema.get("title") or "output"),
-                        "schema": _strip_title(json_schema),
-                        **({"strict": strict} if strict is not None else {}),
-                    },
-                }
-            else:
-                response_format = {"type": "json_object"}
-            llm = self.bind(response_format=response_format, ls_structured_output_format=ls_format)
-            parser = PydanticOutputParser(pydantic_object=schema) if is_pydantic else JsonOutputParser()
-        else:
-            raise ValueError(f"method={method!r} is not one of json_schema, function_calling, json_mode")
-        if not include_raw:
-            return llm | parser
-        parsed = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser, parsing_error=lambda _: None)
-        fallback = RunnablePassthrough.assign(parsed=lambda _: None)
-        with_fallback = parsed.with_fallbacks([fallback], exception_key="parsing_error")
-        return RunnableMap(raw=llm) | with_fallback
+        return structured_output(self, schema, method=method, include_raw=include_raw, strict=strict)
 
     # --- server facts -----------------------------------------------------------------
 
@@ -433,10 +396,6 @@ class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
             profile["reasoning_output"] = True
         self.profile = profile
         return profile
-
-
-def _strip_title(schema: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in schema.items() if key != "title"}
 
 
 def _result(message: AIMessage) -> ChatResult:
