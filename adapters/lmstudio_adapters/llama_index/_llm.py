@@ -6,6 +6,12 @@ import functools
 from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from llama_index.core.base.llms.generic_utils import (
+    achat_to_completion_decorator,
+    astream_chat_to_completion_decorator,
+    chat_to_completion_decorator,
+    stream_chat_to_completion_decorator,
+)
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -227,52 +233,34 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
 
     # --- completion: through the chat template unless is_chat_model=False ---------------
 
+    def _completion_request(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        request = self._request([], kwargs)
+        for name in ("messages", "tools", "tool_choice", "response_format"):
+            request.pop(name, None)
+        return request
+
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         """Complete ``prompt`` (as a user message for chat models, raw text otherwise)."""
         if self.is_chat_model:
-            response = self.chat([ChatMessage(role=MessageRole.USER, content=prompt)], **kwargs)
-            return CompletionResponse(
-                text=response.message.content or "", raw=response.raw, additional_kwargs=response.additional_kwargs
-            )
-        request = self._request([], kwargs)
-        request.pop("messages")
-        request.pop("tools", None)
-        request.pop("tool_choice", None)
-        request.pop("response_format", None)
-        reply = self.client.complete(prompt, **request)
+            return chat_to_completion_decorator(self.chat)(prompt, **kwargs)
+        reply = self.client.complete(prompt, **self._completion_request(kwargs))
         return CompletionResponse(text=reply.text, raw=reply, additional_kwargs=usage_dict(reply.usage))
 
     @llm_completion_callback()
     async def acomplete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         """Async :meth:`complete`."""
         if self.is_chat_model:
-            response = await self.achat([ChatMessage(role=MessageRole.USER, content=prompt)], **kwargs)
-            return CompletionResponse(
-                text=response.message.content or "", raw=response.raw, additional_kwargs=response.additional_kwargs
-            )
-        request = self._request([], kwargs)
-        for name in ("messages", "tools", "tool_choice", "response_format"):
-            request.pop(name, None)
-        reply = await self.async_client.complete(prompt, **request)
+            return await achat_to_completion_decorator(self.achat)(prompt, **kwargs)
+        reply = await self.async_client.complete(prompt, **self._completion_request(kwargs))
         return CompletionResponse(text=reply.text, raw=reply, additional_kwargs=usage_dict(reply.usage))
 
     @llm_completion_callback()
     def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
         """Stream a completion: ``delta`` and the text so far."""
         if self.is_chat_model:
-            chats = self.stream_chat([ChatMessage(role=MessageRole.USER, content=prompt)], **kwargs)
-
-            def from_chat() -> Generator[CompletionResponse, None, None]:
-                for response in chats:
-                    yield CompletionResponse(
-                        text=response.message.content or "", delta=response.delta, raw=response.raw
-                    )
-
-            return from_chat()
-        request = self._request([], kwargs)
-        for name in ("messages", "tools", "tool_choice", "response_format"):
-            request.pop(name, None)
+            return stream_chat_to_completion_decorator(self.stream_chat)(prompt, **kwargs)
+        request = self._completion_request(kwargs)
 
         def from_text() -> Generator[CompletionResponse, None, None]:
             text = ""
@@ -288,18 +276,8 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
     async def astream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseAsyncGen:
         """Async :meth:`stream_complete`."""
         if self.is_chat_model:
-            chats = await self.astream_chat([ChatMessage(role=MessageRole.USER, content=prompt)], **kwargs)
-
-            async def from_chat() -> AsyncGenerator[CompletionResponse, None]:
-                async for response in chats:
-                    yield CompletionResponse(
-                        text=response.message.content or "", delta=response.delta, raw=response.raw
-                    )
-
-            return from_chat()
-        request = self._request([], kwargs)
-        for name in ("messages", "tools", "tool_choice", "response_format"):
-            request.pop(name, None)
+            return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
+        request = self._completion_request(kwargs)
 
         async def from_text() -> AsyncGenerator[CompletionResponse, None]:
             text = ""
