@@ -60,8 +60,12 @@ def _same_server(found: str, configured: str) -> bool:
     return a.port == b.port and (a.hostname == b.hostname or {a.hostname, b.hostname} <= loopback)
 
 
-def doctor(client: LMStudioClient, out: TextIO) -> int:
-    """Check the setup; print each finding with its fix. Returns the exit status."""
+def doctor(client: LMStudioClient, out: TextIO, *, expect_lmstudio: bool = True) -> int:
+    """Check the setup; print each finding with its fix. Returns the exit status.
+
+    ``expect_lmstudio=False`` (the demo on its embedded llama.cpp server) reports a server
+    that is not LM Studio as information, not as a problem.
+    """
     say = Out(out)
     problems = 0
     say.info(
@@ -79,9 +83,11 @@ def doctor(client: LMStudioClient, out: TextIO) -> int:
 
         # It just answered: give a busy server a few seconds to say what it is.
         note = not_lmstudio_note(describe_server(client.base_url, timeout=max(client.settings.probe_timeout, 3.0)))
-        if note:
+        if note and expect_lmstudio:
             say.bad(note)
             problems += 1
+        elif note:
+            say.info(note)
         names = {
             "v1": "native REST v1 (LM Studio 0.4+)",
             "v0": "native REST v0 (LM Studio 0.3.6+)",

@@ -32,6 +32,7 @@ def run_demo(args: argparse.Namespace, settings: LMStudioSettings, out: TextIO) 
         base_url = args.url or settings.base_url
         model = args.model or settings.model
         embedding_model = None
+        embedded = False
         probe = stack.enter_context(LMStudioClient(base_url, settings=settings, max_retries=0))
         if args.local or not probe.ping():
             from lmstudio_adapters.testing import CHAT_MODEL, EMBEDDING_MODEL, LocalModelServer
@@ -45,9 +46,10 @@ def run_demo(args: argparse.Namespace, settings: LMStudioSettings, out: TextIO) 
             server = stack.enter_context(LocalModelServer())
             print(f"== local server ready at {server.base_url} in {server.startup_seconds:.1f} s", file=out)
             base_url, model, embedding_model = server.base_url, CHAT_MODEL, EMBEDDING_MODEL
+            embedded = True
         client = stack.enter_context(LMStudioClient(base_url, model=model, settings=settings))
         print("== doctor", file=out)
-        status = doctor(client, out)
+        status = doctor(client, out, expect_lmstudio=not embedded)
         print("== chat: a streamed answer", file=out)
         chat(client, "In one sentence, what is a large language model?", out, max_tokens=64)
         if _installed("langchain_core") and _installed("lmstudio_adapters.langchain"):
