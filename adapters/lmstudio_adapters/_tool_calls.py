@@ -30,6 +30,31 @@ def parse_arguments(arguments: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def open_json(text: str) -> tuple[list[str], bool, bool]:
+    """How partial JSON ``text`` is left open.
+
+    Returns its unclosed ``{``/``[`` (innermost last), whether it ends inside a string, and
+    whether that string ends right after a backslash.
+    """
+    stack: list[str] = []
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            stack.append(char)
+        elif char in "}]" and stack:
+            stack.pop()
+    return stack, in_string, escaped
+
+
 def tool_call_problem(name: str, arguments: str, *, cut_off: bool) -> str | None:
     """Why a call is unusable, naming the fix; None when it is complete.
 

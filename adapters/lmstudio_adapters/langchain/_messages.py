@@ -28,7 +28,7 @@ from langchain_core.utils.json import parse_partial_json
 from lmstudio_adapters._requests import WireMessages, normalise_message
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, GenerationStats, Usage
 from lmstudio_adapters._schemas import ToolCall as WireToolCall
-from lmstudio_adapters._tool_calls import ToolCallAssembler, parse_arguments
+from lmstudio_adapters._tool_calls import ToolCallAssembler, open_json, parse_arguments
 
 __all__ = [
     "PROVIDER",
@@ -123,22 +123,7 @@ def unparseable_suffix(arguments: str) -> str:
     message lists the call in ``invalid_tool_calls`` (the non-streamed reply does the same).
     It closes an open string, then adds a bracket that matches nothing.
     """
-    stack: list[str] = []
-    in_string = escaped = False
-    for char in arguments:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "{[":
-            stack.append(char)
-        elif char in "}]" and stack:
-            stack.pop()
+    stack, in_string, escaped = open_json(arguments)
     closing = ("\\" if escaped else "") + '"' if in_string else ""
     return closing + ("}" if stack and stack[-1] == "[" else "]")
 

@@ -22,7 +22,7 @@ from lmstudio_adapters._requests import WireMessages, normalise_message
 from lmstudio_adapters._schemas import ChatCompletionChunk, Usage
 from lmstudio_adapters._schemas import ChatMessage as WireMessage
 from lmstudio_adapters._schemas import ToolCall as WireToolCall
-from lmstudio_adapters._tool_calls import ToolCallAssembler, parse_arguments, tool_call_problem
+from lmstudio_adapters._tool_calls import ToolCallAssembler, open_json, parse_arguments, tool_call_problem
 
 __all__ = [
     "StreamState",
@@ -134,22 +134,8 @@ def parse_partial_json(text: str) -> dict[str, Any]:
         return value if isinstance(value, dict) else {}
     except (ValueError, RecursionError):  # nested too deep is unparseable too
         pass
-    closers: list[str] = []
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "{[":
-            closers.append("}" if char == "{" else "]")
-        elif char in "}]" and closers:
-            closers.pop()
+    stack, in_string, _ = open_json(text)
+    closers = ["}" if bracket == "{" else "]" for bracket in stack]
     candidate = text + ('"' if in_string else "")
     for trim in (candidate, candidate.rstrip().rstrip(",:")):
         try:
