@@ -18,6 +18,7 @@ import httpx
 from stub_server import MODEL, StubServer
 
 HISTORY_SIZES = (1, 100, 1000, 5000)
+SAMPLE_S = 0.05
 INGEST_TEXTS = 2000
 
 
@@ -133,13 +134,18 @@ def history(url: str, sizes: tuple[int, ...], calls: int, rounds: int) -> dict[s
     per_size = {n: contenders(n) for n in sizes}
     names = list(per_size[sizes[0]])
     samples: dict[str, dict[int, list[float]]] = {name: {n: [] for n in sizes} for name in names}
+    # Each sample lasts about SAMPLE_S (at most `calls` calls): one call of a few milliseconds
+    # is too short a figure to subtract another from, one of a second needs no company.
+    repeats: dict[tuple[str, int], int] = {}
     for n in sizes:
-        for fn in per_size[n].values():
+        for name, fn in per_size[n].items():
+            start = time.process_time()
             fn()
+            repeats[name, n] = max(1, min(calls, int(SAMPLE_S / max(time.process_time() - start, 1e-6))))
     for _ in range(rounds):
         for n in sizes:
-            repeat = calls if n <= 100 else max(1, calls * 100 // n)
             for name, fn in per_size[n].items():
+                repeat = repeats[name, n]
                 # The prepared histories (some 50,000 objects) and what earlier contenders left
                 # would make every full collection scan them, a cost that lands on whichever
                 # call triggers one: each contender starts on a settled heap, frozen out.

@@ -75,7 +75,7 @@ def to_wire_messages(messages: Sequence[BaseMessage]) -> WireMessages:
             and type(content) is str
             and not fields["name"]
             and not fields.get("tool_calls")
-            and no_reserved(fields["additional_kwargs"])
+            and (not (extra := fields["additional_kwargs"]) or no_reserved(extra))
         ):
             append({"role": role, "content": content})
         elif type(message) is ToolMessage and type(content) is str and message.tool_call_id and not message.name:
