@@ -50,7 +50,7 @@ def servers_table(servers: Sequence[LocalServer]) -> list[list[str]]:
 def find_servers(client: LMStudioClient) -> list[LocalServer]:
     from lmstudio_adapters._discovery import default_ports, discover
 
-    return discover(ports=default_ports(client.base_url), timeout=client.settings.probe_timeout)
+    return discover(ports=default_ports(client.base_url, client.settings), timeout=client.settings.probe_timeout)
 
 
 def _same_server(found: str, configured: str) -> bool:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from lmstudio_adapters._checks import (
     API_FLAVORS,
@@ -63,6 +63,7 @@ _EXPECTED = {
     "probe_timeout_ms": f"a whole number of milliseconds greater than 0 and at most {_MAX_TIMEOUT_MS}, such as 1000",
     "probe_cache_ttl": "a number of seconds, 0 or more, such as 30",
     "api_key": "a token string",
+    "discover_ports": "comma-separated port numbers, such as 1234,41343",
 }
 
 
@@ -127,6 +128,14 @@ class LMStudioSettings(BaseSettings):
     fallback: str | None = Field(default=None, validation_alias="LM_STUDIO_FALLBACK")
     """Cloud model used when LM Studio cannot serve, as ``provider:model`` (``LM_STUDIO_FALLBACK``)."""
 
+    discover_ports: Annotated[tuple[int, ...] | None, NoDecode] = Field(
+        default=None, validation_alias="LM_STUDIO_DISCOVER_PORTS"
+    )
+    """Ports ``discover()`` probes after the URL's own (``LM_STUDIO_DISCOVER_PORTS``, comma-separated).
+
+    Default: LM Studio's and the other local servers' usual ports.
+    """
+
     def __init__(self, **values: Any) -> None:
         # Accept field names as arguments (url=..., timeout_ms=...) as well as the aliases.
         try:
@@ -153,6 +162,17 @@ class LMStudioSettings(BaseSettings):
             raise ValueError("missing provider prefix")
         return value or None
 
+    @field_validator("discover_ports", mode="before")
+    @classmethod
+    def _parse_ports(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [item for item in value.replace(" ", "").split(",") if item]
+            if not value:
+                raise ValueError("no ports")
+        if isinstance(value, (list, tuple)) and not all(map(_is_port, value)):
+            raise ValueError("not port numbers")
+        return value
+
     @functools.cached_property
     def base_url(self) -> str:
         """The server root, normalised (no trailing ``/`` or ``/v1``)."""
@@ -177,6 +197,10 @@ class LMStudioSettings(BaseSettings):
     def probe_timeout(self) -> float:
         """The reachability-probe timeout in seconds."""
         return self.probe_timeout_ms / 1000
+
+
+def _is_port(value: Any) -> bool:
+    return type(value) in (int, str) and str(value).isdigit() and 0 < int(value) < 65536
 
 
 def _by_alias(values: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
-import os
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -19,7 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from lmstudio_adapters._checks import check_timeout
-from lmstudio_adapters._config import current_settings
+from lmstudio_adapters._config import LMStudioSettings, current_settings
 from lmstudio_adapters._core import shared_tls_context
 from lmstudio_adapters._errors import APIStatusError, ConfigError, ModelNotFoundError
 from lmstudio_adapters._identify import (
@@ -66,8 +65,8 @@ OTHER_PORTS = (
     30000,  # SGLang launch_server default port 30000 (docs.sglang.io quickstart)
 )
 DEFAULT_PORTS = (LMSTUDIO_PORT, *LMSTUDIO_SDK_PORTS, *OTHER_PORTS)
-#: Replaces the default port list (comma-separated), for unusual setups and for tests that
-#: must not depend on what listens on this machine's real ports.
+#: Replaces the default port list (comma-separated; ``LMStudioSettings.discover_ports``), for
+#: unusual setups and for tests that must not depend on what listens on this machine's real ports.
 PORTS_ENV = "LM_STUDIO_DISCOVER_PORTS"
 
 T = TypeVar("T")
@@ -76,28 +75,20 @@ _MAX_BODY = 1 << 20  # a model list of a thousand models is ~100 KB; more is not
 _MARGIN = 0.05  # seconds granted to cancelled probes to unwind
 
 
-def default_ports(base_url: str | None = None) -> tuple[int, ...]:
+def default_ports(base_url: str | None = None, settings: LMStudioSettings | None = None) -> tuple[int, ...]:
     """The ports probed by default: the port of ``base_url`` (``LM_STUDIO_URL``) first, then the list above.
+
+    ``LM_STUDIO_DISCOVER_PORTS`` (``settings.discover_ports``) replaces that list.
 
     Raises:
         ConfigError: ``LM_STUDIO_DISCOVER_PORTS`` is not a comma-separated list of ports.
     """
-    configured = os.environ.get(PORTS_ENV)
+    configured = (settings or current_settings()).discover_ports
     ports: list[int] = []
     if base_url:
         parts = urlsplit(base_url)
         ports.append(parts.port or (443 if parts.scheme == "https" else 80))
-    if configured is not None:
-        try:
-            ports += [int(item) for item in configured.replace(" ", "").split(",") if item]
-        except ValueError:
-            ports = []
-        if not ports or not all(0 < port < 65536 for port in ports):
-            raise ConfigError(
-                f"{PORTS_ENV}={configured!r} is invalid: expected comma-separated port numbers, such as 1234,41343."
-            )
-    else:
-        ports += DEFAULT_PORTS
+    ports += DEFAULT_PORTS if configured is None else configured
     return tuple(dict.fromkeys(ports))
 
 

@@ -63,6 +63,9 @@ def test_arguments_win_over_environment(monkeypatch: pytest.MonkeyPatch) -> None
         ("LM_STUDIO_API", "v9", "LM_STUDIO_API='v9' is invalid: expected one of auto, openai, v0, v1"),
         ("LM_STUDIO_MODEL", "", "LM_STUDIO_MODEL='' is invalid"),
         ("LM_STUDIO_FALLBACK", "gpt-4o", "LM_STUDIO_FALLBACK='gpt-4o' is invalid: expected a provider:model"),
+        ("LM_STUDIO_DISCOVER_PORTS", "12,abc", "LM_STUDIO_DISCOVER_PORTS='12,abc' is invalid: expected comma-sep"),
+        ("LM_STUDIO_DISCOVER_PORTS", "70000", "LM_STUDIO_DISCOVER_PORTS='70000' is invalid"),
+        ("LM_STUDIO_DISCOVER_PORTS", " , ", "LM_STUDIO_DISCOVER_PORTS=' , ' is invalid"),
     ],
 )
 def test_bad_values_name_the_variable(
@@ -74,6 +77,21 @@ def test_bad_values_name_the_variable(
         LMStudioSettings()
     assert expected in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+def test_discover_ports_are_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LM_STUDIO_DISCOVER_PORTS is read with the other variables; an argument may give a list."""
+    from lmstudio_adapters._discovery import DEFAULT_PORTS, default_ports
+
+    monkeypatch.delenv("LM_STUDIO_DISCOVER_PORTS", raising=False)  # the test suite points it nowhere
+    assert LMStudioSettings().discover_ports is None
+    monkeypatch.setenv("LM_STUDIO_DISCOVER_PORTS", "5555, 6666,")
+    assert LMStudioSettings().discover_ports == (5555, 6666)
+    assert LMStudioSettings(discover_ports=[7777]).discover_ports == (7777,)
+    assert default_ports("http://localhost:1234") == (1234, 5555, 6666)
+    assert default_ports("http://localhost:1", LMStudioSettings(discover_ports="2")) == (1, 2)
+    monkeypatch.delenv("LM_STUDIO_DISCOVER_PORTS")
+    assert default_ports("http://localhost:1234") == DEFAULT_PORTS
 
 
 def test_api_key_is_secret(monkeypatch: pytest.MonkeyPatch) -> None:
