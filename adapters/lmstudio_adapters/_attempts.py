@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import httpx
 
 from lmstudio_adapters._call import Call
-from lmstudio_adapters._core import logger
+from lmstudio_adapters._core import EXPLAIN_TIMEOUT, logger
 from lmstudio_adapters._errors import (
     APIConnectionError,
     APIError,
@@ -46,8 +46,6 @@ T = TypeVar("T")
 #: Statuses LM Studio never uses for a route it lacks (it answers 200 + error): seeing one
 #: from the configured server is the sign that something else listens there.
 FOREIGN_STATUSES = (404, 405, 501)
-#: Seconds at most for the one listing that explains a failure (no retries).
-EXPLAIN_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True, slots=True)

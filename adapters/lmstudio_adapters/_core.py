@@ -57,7 +57,16 @@ from lmstudio_adapters._version import __version__
 if TYPE_CHECKING:
     from lmstudio_adapters._config import LMStudioSettings
 
-__all__ = ["CONNECT_TIMEOUT", "KEEPALIVE_EXPIRY", "POOL_TIMEOUT", "Call", "ClientCore", "Plan", "core_options"]
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "EXPLAIN_TIMEOUT",
+    "KEEPALIVE_EXPIRY",
+    "POOL_TIMEOUT",
+    "Call",
+    "ClientCore",
+    "Plan",
+    "core_options",
+]
 
 logger = logging.getLogger("lmstudio_adapters")
 
@@ -71,6 +80,9 @@ MAX_KEEPALIVE = 100
 #: apart from the request's own timeout (never shorter), which starts once it has a connection:
 #: with a deliberately small limit, queued requests wait for whole generations ahead of them.
 POOL_TIMEOUT = 600.0
+#: Seconds at most (never retried) for the listing that explains a failed call: a timeout
+#: (was the model loading?) or an unknown model (which ones does the server have?).
+EXPLAIN_TIMEOUT = 5.0
 
 T = TypeVar("T")
 #: A request plan: yields calls, receives each answer's JSON (or has the error thrown in).
