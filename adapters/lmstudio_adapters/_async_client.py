@@ -14,21 +14,14 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import SecretStr
 
-from lmstudio_adapters._core import Call, Plan, T, logger
+from lmstudio_adapters._attempts import Retry, Steps
+from lmstudio_adapters._core import Call, T, core_options, logger
 from lmstudio_adapters._deadline import Deadline, async_deadline_transport, current
-from lmstudio_adapters._errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    ClientClosedError,
-    LMStudioAdapterError,
-    ModelNotFoundError,
-)
+from lmstudio_adapters._errors import APIConnectionError, ClientClosedError, LMStudioAdapterError
+from lmstudio_adapters._lifecycle import Wait
 from lmstudio_adapters._lifecycle_clients import AsyncLifecycleMethods
 from lmstudio_adapters._limits import MAX_BODY_BYTES, body_too_large
 from lmstudio_adapters._loop_pools import LoopPools
-from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_failure
-from lmstudio_adapters._routes import MODEL_LIST_PATHS
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, Completion, EmbeddingResponse, ModelInfo
 
 if TYPE_CHECKING:
@@ -69,19 +62,7 @@ class AsyncLMStudioClient(AsyncLifecycleMethods):
         http_client: httpx.AsyncClient | None = None,
         max_connections: int | None = None,
     ) -> None:
-        super().__init__(
-            base_url=base_url,
-            model=model,
-            api_key=api_key,
-            timeout=timeout,
-            max_retries=max_retries,
-            api=api,
-            parse_think_tags=parse_think_tags,
-            stream_usage=stream_usage,
-            headers=headers,
-            settings=settings,
-            max_connections=max_connections,
-        )
+        super().__init__(**core_options(locals()))
         self._given_http = http_client
         self._pools = LoopPools(
             lambda: httpx.AsyncClient(
@@ -93,7 +74,7 @@ class AsyncLMStudioClient(AsyncLifecycleMethods):
 
     # --- lifecycle --------------------------------------------------------------------
 
-    async def _http(self) -> httpx.AsyncClient:
+    async def _http_client(self) -> httpx.AsyncClient:
         if self._closed:
             raise ClientClosedError(
                 "This AsyncLMStudioClient was closed (aclose() or the end of its async with block); create a new one."
@@ -101,6 +82,9 @@ class AsyncLMStudioClient(AsyncLifecycleMethods):
         if self._given_http is not None:
             return self._given_http
         return await self._pools.pool()
+
+    async def _detection_lock(self) -> asyncio.Lock:
+        return await self._pools.lock()
 
     async def aclose(self) -> None:
         """Close the connection pool of the running loop (pools of finished loops are dropped)."""
@@ -117,7 +101,7 @@ class AsyncLMStudioClient(AsyncLifecycleMethods):
 
     async def _send(self, call: Call, *, stream: bool) -> tuple[httpx.Response, bytes, Deadline]:
         """Send with retries; see :meth:`LMStudioClient._send`."""
-        http = await self._http()
+        http = await self._http_client()
         attempt = 0
         while True:
             request = self._request(call)
@@ -128,34 +112,20 @@ class AsyncLMStudioClient(AsyncLifecycleMethods):
                 try:
                     with self._guard(call):
                         response = await http.send(request, stream=True)
-                except APITimeoutError as exc:
-                    if not isinstance(exc.__cause__, httpx.ConnectTimeout):
-                        raise await self._explain_timeout(call, exc) from exc.__cause__
-                    error: APIStatusError | APIConnectionError = exc
-                    retry_after, retryable = None, True
                 except APIConnectionError as exc:
-                    error, retry_after, retryable = exc, None, exc.is_retryable
+                    step = self._after_error(call, attempt, exc)
                 else:
                     if response.status_code < 300:
                         return response, b"" if stream else await self._read(call, response, deadline), deadline
                     content = await self._read(call, response, deadline)
-                    status_error, resend = await self._status_failure(
-                        call, response.status_code, content, response.headers.get("location", "")
-                    )
-                    if resend is not None:
-                        call = resend  # the default model id, rejected: sent once to the server's one chat model
-                        continue
-                    error = status_error
-                    retry_after = parse_retry_after(response.headers)
-                    retryable = should_retry_failure(error, response.status_code, call.content)
+                    step = self._after_refusal(call, attempt, response.status_code, content, response.headers)
             finally:
                 current.reset(token)
-            if not retryable or attempt >= call.max_retries:
-                raise error
-            delay = backoff_delay(attempt, retry_after)
-            logger.debug("retrying %s %s in %.2f s after: %s", call.method, call.path, delay, error)
-            await asyncio.sleep(delay)
-            attempt += 1
+            if isinstance(step, Retry):
+                await asyncio.sleep(step.delay)
+                attempt += 1
+            else:
+                call = await self._run(step)  # raises the error, explained, or gives the call to send instead
 
     async def _read(self, call: Call, response: httpx.Response, deadline: Deadline) -> bytes:
         """The whole decoded body; see :meth:`LMStudioClient._read`."""
@@ -178,39 +148,25 @@ class AsyncLMStudioClient(AsyncLifecycleMethods):
         """Send a call that is not streamed; return the body of its 2xx answer."""
         return (await self._send(call, stream=False))[1]
 
-    async def _status_failure(
-        self, call: Call, status_code: int, content: bytes, location: str = ""
-    ) -> tuple[APIStatusError, Call | None]:
-        error = self._error(call, status_code, content, location=location)
-        if type(error) is ModelNotFoundError and call.model:
-            try:
-                listed = await self._drive(
-                    self._models_plan(api="openai", timeout=min(self.timeout, 5.0), max_retries=0)
-                )
-            except LMStudioAdapterError:
-                listed = []  # best effort: the original error matters more
-            error = self._error(call, status_code, content, available=tuple(m.id for m in listed))
-            stand_in = self._learn_stand_in(call, listed)
-            if stand_in is not None:
-                return error, stand_in
-        if self._detected is not None or call.path not in MODEL_LIST_PATHS:
-            # Not while finding the model API: there a 404 only sends the search to the next route.
-            from lmstudio_adapters._discovery import aexplain_not_lmstudio
-
-            error = await aexplain_not_lmstudio(error, self.base_url, timeout=self.settings.probe_timeout)
-        return error, None
-
-    async def _drive(self, plan: Plan[T]) -> T:
-        """Run a request plan from the shared core, feeding it each answer's JSON."""
+    async def _run(self, plan: Steps[T]) -> T:
+        """Run a plan from the core; see :meth:`LMStudioClient._run`."""
         try:
-            call = next(plan)
+            step = next(plan)
             while True:
                 try:
-                    body = self._json(call, await self._fetch(call))
-                except APIStatusError as exc:
-                    call = plan.throw(exc)
+                    if isinstance(step, Call):
+                        answer = self._json(step, await self._fetch(step))
+                    elif isinstance(step, Wait):
+                        await asyncio.sleep(step.seconds)
+                        answer = None
+                    else:
+                        from lmstudio_adapters._discovery import adescribe_server  # needs pydantic-settings
+
+                        answer = await adescribe_server(self.base_url, timeout=step.timeout)
+                except LMStudioAdapterError as exc:
+                    step = plan.throw(exc)
                     continue
-                call = plan.send(body)
+                step = plan.send(answer)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
@@ -221,18 +177,18 @@ class AsyncLMStudioClient(AsyncLifecycleMethods):
     ) -> list[ModelInfo]:
         """List the models the server knows; see :meth:`LMStudioClient.list_models`."""
         if api is None and self._detected is None:
-            async with await self._pools.lock():
-                return await self._drive(self._models_plan(api=api, timeout=timeout, max_retries=max_retries))
-        return await self._drive(self._models_plan(api=api, timeout=timeout, max_retries=max_retries))
+            async with await self._detection_lock():
+                return await self._run(self._models_plan(api=api, timeout=timeout, max_retries=max_retries))
+        return await self._run(self._models_plan(api=api, timeout=timeout, max_retries=max_retries))
 
     async def get_model(self, model: str | None = None, *, api: str | None = None) -> ModelInfo:
         """Details of one model; see :meth:`LMStudioClient.get_model`."""
-        return await self._drive(self._model_plan(model, api=api))
+        return await self._run(self._model_plan(model, api=api))
 
     async def ping(self, *, timeout: float | None = None) -> bool:
         """Whether the server answers; see :meth:`LMStudioClient.ping`."""
         try:
-            await self._drive(
+            await self._run(
                 self._models_plan(api="openai", timeout=timeout or self.settings.probe_timeout, max_retries=0)
             )
         except LMStudioAdapterError:

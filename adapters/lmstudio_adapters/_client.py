@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -10,20 +11,13 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import SecretStr
 
-from lmstudio_adapters._core import Call, Plan, T, logger
+from lmstudio_adapters._attempts import Retry, Steps
+from lmstudio_adapters._core import Call, T, core_options, logger
 from lmstudio_adapters._deadline import Deadline, current, deadline_transport
-from lmstudio_adapters._errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    ClientClosedError,
-    LMStudioAdapterError,
-    ModelNotFoundError,
-)
+from lmstudio_adapters._errors import APIConnectionError, ClientClosedError, LMStudioAdapterError
+from lmstudio_adapters._lifecycle import Wait
 from lmstudio_adapters._lifecycle_clients import SyncLifecycleMethods
 from lmstudio_adapters._limits import MAX_BODY_BYTES, body_too_large
-from lmstudio_adapters._retry import backoff_delay, parse_retry_after, should_retry_failure
-from lmstudio_adapters._routes import MODEL_LIST_PATHS
 from lmstudio_adapters._schemas import ChatCompletion, ChatCompletionChunk, Completion, EmbeddingResponse, ModelInfo
 
 if TYPE_CHECKING:
@@ -81,23 +75,12 @@ class LMStudioClient(SyncLifecycleMethods):
         http_client: httpx.Client | None = None,
         max_connections: int | None = None,
     ) -> None:
-        super().__init__(
-            base_url=base_url,
-            model=model,
-            api_key=api_key,
-            timeout=timeout,
-            max_retries=max_retries,
-            api=api,
-            parse_think_tags=parse_think_tags,
-            stream_usage=stream_usage,
-            headers=headers,
-            settings=settings,
-            max_connections=max_connections,
-        )
+        super().__init__(**core_options(locals()))
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
             timeout=self._timeouts(), transport=deadline_transport(verify=self._verify(), limits=self._limits())
         )
+        self._detect_lock = threading.Lock()
         self._closed = False
 
     # --- lifecycle --------------------------------------------------------------------
@@ -121,17 +104,24 @@ class LMStudioClient(SyncLifecycleMethods):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def _http_client(self) -> httpx.Client:
+        if self._closed:
+            raise ClientClosedError("This LMStudioClient was closed (close() or its with block); create a new one.")
+        return self._http
+
+    def _detection_lock(self) -> threading.Lock:
+        return self._detect_lock
+
     # --- transport --------------------------------------------------------------------
 
     def _send(self, call: Call, *, stream: bool) -> tuple[httpx.Response, bytes, Deadline]:
         """Send with retries; return a 2xx response, its body (empty when ``stream``) and its deadline.
 
         Each attempt has ``call.timeout`` for the whole answer (the head, then the body or the
-        first chunk). Only a failure before any answer arrived is retried: once the status
-        line is in, a broken or slow body is raised, never sent again.
+        first chunk). What follows an attempt that failed is the core's decision (``_attempts``):
+        this loop only sends, reads, sleeps before a retry, and runs the failure's plan.
         """
-        if self._closed:
-            raise ClientClosedError("This LMStudioClient was closed (close() or its with block); create a new one.")
+        http = self._http_client()
         attempt = 0
         while True:
             request = self._request(call)
@@ -141,37 +131,21 @@ class LMStudioClient(SyncLifecycleMethods):
             try:
                 try:
                     with self._guard(call):
-                        response = self._http.send(request, stream=True)
-                except APITimeoutError as exc:
-                    # A timeout that is not a connect timeout may be a slow generation: repeating
-                    # it would only double the wait.
-                    if not isinstance(exc.__cause__, httpx.ConnectTimeout):
-                        raise self._explain_timeout(call, exc) from exc.__cause__
-                    error: APIStatusError | APIConnectionError = exc
-                    retry_after, retryable = None, True
+                        response = http.send(request, stream=True)
                 except APIConnectionError as exc:
-                    error, retry_after, retryable = exc, None, exc.is_retryable
+                    step = self._after_error(call, attempt, exc)
                 else:
                     if response.status_code < 300:
                         return response, b"" if stream else self._read(call, response, deadline), deadline
                     content = self._read(call, response, deadline)
-                    status_error, resend = self._status_failure(
-                        call, response.status_code, content, response.headers.get("location", "")
-                    )
-                    if resend is not None:
-                        call = resend  # the default model id, rejected: sent once to the server's one chat model
-                        continue
-                    error = status_error
-                    retry_after = parse_retry_after(response.headers)
-                    retryable = should_retry_failure(error, response.status_code, call.content)
+                    step = self._after_refusal(call, attempt, response.status_code, content, response.headers)
             finally:
                 current.reset(token)
-            if not retryable or attempt >= call.max_retries:
-                raise error
-            delay = backoff_delay(attempt, retry_after)
-            logger.debug("retrying %s %s in %.2f s after: %s", call.method, call.path, delay, error)
-            time.sleep(delay)
-            attempt += 1
+            if isinstance(step, Retry):
+                time.sleep(step.delay)
+                attempt += 1
+            else:
+                call = self._run(step)  # raises the error, explained, or gives the call to send instead
 
     def _read(self, call: Call, response: httpx.Response, deadline: Deadline) -> bytes:
         """The whole decoded body, within the deadline and ``MAX_BODY_BYTES``; closes the response."""
@@ -194,37 +168,25 @@ class LMStudioClient(SyncLifecycleMethods):
         """Send a call that is not streamed; return the body of its 2xx answer."""
         return self._send(call, stream=False)[1]
 
-    def _status_failure(
-        self, call: Call, status_code: int, content: bytes, location: str = ""
-    ) -> tuple[APIStatusError, Call | None]:
-        error = self._error(call, status_code, content, location=location)
-        if type(error) is ModelNotFoundError and call.model:
-            try:
-                listed = self._drive(self._models_plan(api="openai", timeout=min(self.timeout, 5.0), max_retries=0))
-            except LMStudioAdapterError:
-                listed = []  # best effort: the original error matters more
-            error = self._error(call, status_code, content, available=tuple(m.id for m in listed))
-            stand_in = self._learn_stand_in(call, listed)
-            if stand_in is not None:
-                return error, stand_in
-        if self._detected is not None or call.path not in MODEL_LIST_PATHS:
-            # Not while finding the model API: there a 404 only sends the search to the next route.
-            from lmstudio_adapters._discovery import explain_not_lmstudio
-
-            error = explain_not_lmstudio(error, self.base_url, timeout=self.settings.probe_timeout)
-        return error, None
-
-    def _drive(self, plan: Plan[T]) -> T:
-        """Run a request plan from the shared core, feeding it each answer's JSON."""
+    def _run(self, plan: Steps[T]) -> T:
+        """Run a plan from the core: answer each of its steps, throw each package error into it."""
         try:
-            call = next(plan)
+            step = next(plan)
             while True:
                 try:
-                    body = self._json(call, self._fetch(call))
-                except APIStatusError as exc:
-                    call = plan.throw(exc)
+                    if isinstance(step, Call):
+                        answer = self._json(step, self._fetch(step))
+                    elif isinstance(step, Wait):
+                        time.sleep(step.seconds)
+                        answer = None
+                    else:
+                        from lmstudio_adapters._discovery import describe_server  # needs pydantic-settings
+
+                        answer = describe_server(self.base_url, timeout=step.timeout)
+                except LMStudioAdapterError as exc:
+                    step = plan.throw(exc)
                     continue
-                call = plan.send(body)
+                step = plan.send(answer)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
@@ -245,9 +207,9 @@ class LMStudioClient(SyncLifecycleMethods):
             AuthenticationError: the server requires a token.
         """
         if api is None and self._detected is None:
-            with self._detect_lock:
-                return self._drive(self._models_plan(api=api, timeout=timeout, max_retries=max_retries))
-        return self._drive(self._models_plan(api=api, timeout=timeout, max_retries=max_retries))
+            with self._detection_lock():
+                return self._run(self._models_plan(api=api, timeout=timeout, max_retries=max_retries))
+        return self._run(self._models_plan(api=api, timeout=timeout, max_retries=max_retries))
 
     def get_model(self, model: str | None = None, *, api: str | None = None) -> ModelInfo:
         """Details of one model (default: the client's model); ``api`` as for :meth:`list_models`.
@@ -259,7 +221,7 @@ class LMStudioClient(SyncLifecycleMethods):
         Raises:
             ModelNotFoundError: the server does not list it; the message lists what it has.
         """
-        return self._drive(self._model_plan(model, api=api))
+        return self._run(self._model_plan(model, api=api))
 
     def ping(self, *, timeout: float | None = None) -> bool:
         """Whether the server answers ``GET /v1/models`` within ``timeout`` (default: the probe timeout).
@@ -268,7 +230,7 @@ class LMStudioClient(SyncLifecycleMethods):
         when the port is closed, and within the probe timeout when the host is silent.
         """
         try:
-            self._drive(self._models_plan(api="openai", timeout=timeout or self.settings.probe_timeout, max_retries=0))
+            self._run(self._models_plan(api="openai", timeout=timeout or self.settings.probe_timeout, max_retries=0))
         except LMStudioAdapterError:
             return False
         return True

@@ -6,12 +6,11 @@ request or a response goes through lives here, so both behave the same byte for 
 
 from __future__ import annotations
 
-import dataclasses
 import functools
+import inspect
 import json
 import logging
 import ssl
-import threading
 from collections.abc import Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -58,7 +57,16 @@ from lmstudio_adapters._version import __version__
 if TYPE_CHECKING:
     from lmstudio_adapters._config import LMStudioSettings
 
-__all__ = ["CONNECT_TIMEOUT", "KEEPALIVE_EXPIRY", "POOL_TIMEOUT", "Call", "ClientCore", "Plan"]
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "EXPLAIN_TIMEOUT",
+    "KEEPALIVE_EXPIRY",
+    "POOL_TIMEOUT",
+    "Call",
+    "ClientCore",
+    "Plan",
+    "core_options",
+]
 
 logger = logging.getLogger("lmstudio_adapters")
 
@@ -72,6 +80,9 @@ MAX_KEEPALIVE = 100
 #: apart from the request's own timeout (never shorter), which starts once it has a connection:
 #: with a deliberately small limit, queued requests wait for whole generations ahead of them.
 POOL_TIMEOUT = 600.0
+#: Seconds at most (never retried) for the listing that explains a failed call: a timeout
+#: (was the model loading?) or an unknown model (which ones does the server have?).
+EXPLAIN_TIMEOUT = 5.0
 
 T = TypeVar("T")
 #: A request plan: yields calls, receives each answer's JSON (or has the error thrown in).
@@ -127,7 +138,6 @@ class ClientCore(AnswerReader):
         self._extra_headers = dict(headers or {})
         self._headers = self._build_headers()  # the same for every request: built once
         self._detected: DetectedApi | None = None if self.api == "auto" else self.api  # type: ignore[assignment]
-        self._detect_lock = threading.Lock()
         self._stand_in: str | None = None  # what DEFAULT_MODEL means on this server, once learned
 
     def __repr__(self) -> str:
@@ -212,23 +222,6 @@ class ClientCore(AnswerReader):
     def _model_for(self, model: str | None) -> str:
         model = model or self.model
         return self._stand_in if model == DEFAULT_MODEL and self._stand_in is not None else model
-
-    def _learn_stand_in(self, call: Call, listed: list[ModelInfo]) -> Call | None:
-        """After the server rejected :data:`DEFAULT_MODEL`: the same call to its one chat model, if it has one.
-
-        LM Studio serves ``local-model`` with its one loaded model, so this costs nothing there;
-        servers that check the id (llama.cpp) cost one listing and one resend, once per client.
-        """
-        if call.model != DEFAULT_MODEL or call.path not in ("/v1/chat/completions", "/v1/completions"):
-            return None
-        chosen = sole_chat_model(listed)
-        if chosen is None or call.content is None:
-            return None
-        self._stand_in = chosen.id
-        logger.info("%s rejected model %r; using its one chat model %r", self.base_url, DEFAULT_MODEL, chosen.id)
-        body = json.loads(call.content)
-        body["model"] = chosen.id
-        return dataclasses.replace(call, content=dumps(body), model=chosen.id)
 
     # --- request builders -------------------------------------------------------------
 
@@ -366,6 +359,20 @@ class ClientCore(AnswerReader):
         raise model_not_found(
             wanted, base_url=self.base_url, available=tuple(listed), method="GET", url=self.base_url + "/v1/models"
         )
+
+
+#: The parameters of ``ClientCore.__init__``, which both public constructors forward.
+_CORE_OPTIONS = tuple(inspect.signature(ClientCore.__init__).parameters)[1:]
+
+
+def core_options(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments of a client's ``__init__`` (its ``locals()``) that ``ClientCore`` takes.
+
+    The public constructors spell their parameters out for IDEs and ``help()``; their values
+    are forwarded from here by name, so a new option is added to ``ClientCore.__init__`` and
+    to the two signatures, nowhere else (``tests/test_client_twins.py`` checks they agree).
+    """
+    return {name: arguments[name] for name in _CORE_OPTIONS}
 
 
 def _timeouts(seconds: float) -> httpx.Timeout:

@@ -20,7 +20,7 @@ import httpx
 from lmstudio_adapters._checks import check_timeout
 from lmstudio_adapters._config import LMStudioSettings, current_settings
 from lmstudio_adapters._core import shared_tls_context
-from lmstudio_adapters._errors import APIStatusError, ConfigError, ModelNotFoundError
+from lmstudio_adapters._errors import ConfigError
 from lmstudio_adapters._identify import (
     GREETING,
     IDENTITY_ROUTES,
@@ -30,7 +30,6 @@ from lmstudio_adapters._identify import (
     identify,
     is_lmstudio_greeting,
     model_ids,
-    not_lmstudio_note,
     ollama_tags,
 )
 from lmstudio_adapters._version import __version__
@@ -41,11 +40,9 @@ __all__ = [
     "LocalServer",
     "adescribe_server",
     "adiscover",
-    "aexplain_not_lmstudio",
     "default_ports",
     "describe_server",
     "discover",
-    "explain_not_lmstudio",
 ]
 
 #: LM Studio's REST server: 1234 unless the user changes it (lmstudio-ai/lms
@@ -236,41 +233,3 @@ def describe_server(base_url: str, *, timeout: float | None = None) -> LocalServ
 async def adescribe_server(base_url: str, *, timeout: float | None = None) -> LocalServer | None:
     """The async form of :func:`describe_server`."""
     return (await _probe_all([base_url], _check_timeout(timeout), local=False))[0]
-
-
-#: Statuses LM Studio never uses for a route it lacks (it answers 200 + error): seeing one
-#: from the configured server is the sign that something else listens there.
-FOREIGN_STATUSES = (404, 405, 501)
-
-
-def _worth_explaining(error: APIStatusError) -> bool:
-    # An unknown model too: another server's model names (llama3.2:latest) are the usual cause.
-    return error.status_code in FOREIGN_STATUSES or isinstance(error, ModelNotFoundError)
-
-
-def _with_note(error: APIStatusError, note: str) -> APIStatusError:
-    if note:
-        error.message = f"{error.message} {note}"
-        error.args = (error.message, *error.args[1:])
-    return error
-
-
-def explain_not_lmstudio(error: APIStatusError, base_url: str, *, timeout: float | None = None) -> APIStatusError:
-    """``error``, its message extended with what the server is when it is not LM Studio.
-
-    The client calls this on its error path only: it identifies the server (a few GETs
-    bounded by ``timeout``, default the probe timeout) when the status is one LM Studio
-    never sends for a missing route, or the model is unknown.
-    """
-    if not _worth_explaining(error):
-        return error
-    return _with_note(error, not_lmstudio_note(describe_server(base_url, timeout=timeout)))
-
-
-async def aexplain_not_lmstudio(
-    error: APIStatusError, base_url: str, *, timeout: float | None = None
-) -> APIStatusError:
-    """The async form of :func:`explain_not_lmstudio`."""
-    if not _worth_explaining(error):
-        return error
-    return _with_note(error, not_lmstudio_note(await adescribe_server(base_url, timeout=timeout)))

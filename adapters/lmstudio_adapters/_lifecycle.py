@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lmstudio_adapters._core import Call, ClientCore, logger
+from lmstudio_adapters._core import EXPLAIN_TIMEOUT, Call, ClientCore, logger
 from lmstudio_adapters._errors import (
     APIStatusError,
     APITimeoutError,
@@ -110,7 +110,7 @@ def _unsupported(feature: str, api: LifecycleApi, model: str) -> FeatureNotSuppo
 
 
 class LifecycleCore(ClientCore):
-    """The lifecycle plans both clients share; they only run them (``_run_lifecycle``)."""
+    """The lifecycle plans both clients share; they only run them (``_run``)."""
 
     _lifecycle_api: LifecycleApi | None = None
 
@@ -374,7 +374,7 @@ class LifecycleCore(ClientCore):
         if api == "none" or not call.model or call.path not in _INFERENCE_PATHS:
             return error
         path = "/v1/models" if api == "router" else LIST_ROUTES[api]
-        body = yield self._call("GET", path, None, timeout=min(self.timeout, 5.0), max_retries=0)
+        body = yield self._call("GET", path, None, timeout=min(self.timeout, EXPLAIN_TIMEOUT), max_retries=0)
         if not listed_unloaded(api, body, call.model):
             return error
         hinted = APITimeoutError(

@@ -1,53 +1,29 @@
 """The lifecycle methods of ``LMStudioClient`` and ``AsyncLMStudioClient``: they only run the plans.
 
-Everything they decide (routes, bodies, replies, when to poll) lives in ``_lifecycle``.
+Everything they decide (routes, bodies, replies, when to poll) lives in ``_lifecycle``; the
+clients' ``_run`` does the I/O each step asks for.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from typing import Any
+from typing import Any, TypeVar
 
-from lmstudio_adapters._core import Call
-from lmstudio_adapters._errors import APIStatusError, APITimeoutError, LMStudioAdapterError
-from lmstudio_adapters._lifecycle import LifecycleCore, LifecyclePlan, ProgressCallback, Wait
+from lmstudio_adapters._attempts import AttemptsCore, Steps
+from lmstudio_adapters._lifecycle import ProgressCallback
 from lmstudio_adapters._lifecycle_wire import DownloadProgress, LoadedModel
 
 __all__ = ["AsyncLifecycleMethods", "SyncLifecycleMethods"]
 
+T = TypeVar("T")
+
 DEFAULT_POLL_INTERVAL = 1.0
 
 
-class SyncLifecycleMethods(LifecycleCore):
+class SyncLifecycleMethods(AttemptsCore):
     """Model lifecycle for the sync client."""
 
-    def _fetch(self, call: Call) -> bytes:  # pragma: no cover - the client's
+    def _run(self, plan: Steps[T]) -> T:  # pragma: no cover - the client's
         raise NotImplementedError
-
-    def _run_lifecycle(self, plan: LifecyclePlan) -> Any:
-        try:
-            step = next(plan)
-            while True:
-                if isinstance(step, Wait):
-                    time.sleep(step.seconds)
-                    step = plan.send(None)
-                    continue
-                try:
-                    body = self._json(step, self._fetch(step))
-                except APIStatusError as exc:
-                    step = plan.throw(exc)
-                    continue
-                step = plan.send(body)
-        except StopIteration as done:
-            return done.value
-
-    def _explain_timeout(self, call: Call, error: APITimeoutError) -> APITimeoutError:
-        """The timeout, with the just-in-time-loading hint when the model is listed as not loaded."""
-        try:
-            return self._run_lifecycle(self._timeout_hint_plan(call, error))  # type: ignore[no-any-return]
-        except LMStudioAdapterError:
-            return error
 
     def list_loaded_models(self) -> list[LoadedModel]:
         """The model instances in memory now, with their instance ids and context lengths.
@@ -57,7 +33,7 @@ class SyncLifecycleMethods(LifecycleCore):
         Raises:
             FeatureNotSupportedError: the server does not say what is loaded (LM Studio 0.2.x).
         """
-        return self._run_lifecycle(self._list_loaded_plan())  # type: ignore[no-any-return]
+        return self._run(self._list_loaded_plan())
 
     def load_model(self, model: str, *, context_length: int | None = None, **config: Any) -> LoadedModel:
         """Load ``model`` and return the loaded instance once it is in memory.
@@ -71,7 +47,7 @@ class SyncLifecycleMethods(LifecycleCore):
             ModelNotLoadedError: the server could not load it (its message says why).
             APITimeoutError: loading took longer than ``LM_STUDIO_LOAD_TIMEOUT``.
         """
-        return self._run_lifecycle(self._load_plan(model, context_length, config))  # type: ignore[no-any-return]
+        return self._run(self._load_plan(model, context_length, config))  # type: ignore[no-any-return]
 
     def unload_model(self, instance_id: str) -> None:
         """Unload a model instance (an ``instance_id`` from :meth:`list_loaded_models`).
@@ -79,7 +55,7 @@ class SyncLifecycleMethods(LifecycleCore):
         Raises:
             FeatureNotSupportedError: the server has no unload route (LM Studio before 0.4.0).
         """
-        self._run_lifecycle(self._unload_plan(instance_id))
+        self._run(self._unload_plan(instance_id))
 
     def ensure_loaded(self, model: str | None = None, **config: Any) -> LoadedModel:
         """Make sure ``model`` (default: the client's) is in memory; return its instance.
@@ -88,7 +64,7 @@ class SyncLifecycleMethods(LifecycleCore):
         :meth:`load_model`), or, on LM Studio before 0.4, loaded just in time by the smallest
         request (a 1-token chat, or a 1-word embedding), within ``LM_STUDIO_LOAD_TIMEOUT``.
         """
-        return self._run_lifecycle(self._ensure_plan(model or self.model, config))  # type: ignore[no-any-return]
+        return self._run(self._ensure_plan(model or self.model, config))  # type: ignore[no-any-return]
 
     def download_model(
         self,
@@ -109,53 +85,30 @@ class SyncLifecycleMethods(LifecycleCore):
             FeatureNotSupportedError: the server cannot download (before LM Studio 0.4.0).
         """
         plan = self._download_plan(model, quantization, on_progress, poll_interval)
-        return self._run_lifecycle(plan)  # type: ignore[no-any-return]
+        return self._run(plan)  # type: ignore[no-any-return]
 
 
-class AsyncLifecycleMethods(LifecycleCore):
+class AsyncLifecycleMethods(AttemptsCore):
     """Model lifecycle for the async client: the methods of the sync one, awaited."""
 
-    async def _fetch(self, call: Call) -> bytes:  # pragma: no cover - the client's
+    async def _run(self, plan: Steps[T]) -> T:  # pragma: no cover - the client's
         raise NotImplementedError
-
-    async def _run_lifecycle(self, plan: LifecyclePlan) -> Any:
-        try:
-            step = next(plan)
-            while True:
-                if isinstance(step, Wait):
-                    await asyncio.sleep(step.seconds)
-                    step = plan.send(None)
-                    continue
-                try:
-                    body = self._json(step, await self._fetch(step))
-                except APIStatusError as exc:
-                    step = plan.throw(exc)
-                    continue
-                step = plan.send(body)
-        except StopIteration as done:
-            return done.value
-
-    async def _explain_timeout(self, call: Call, error: APITimeoutError) -> APITimeoutError:
-        try:
-            return await self._run_lifecycle(self._timeout_hint_plan(call, error))  # type: ignore[no-any-return]
-        except LMStudioAdapterError:
-            return error
 
     async def list_loaded_models(self) -> list[LoadedModel]:
         """See :meth:`LMStudioClient.list_loaded_models`."""
-        return await self._run_lifecycle(self._list_loaded_plan())  # type: ignore[no-any-return]
+        return await self._run(self._list_loaded_plan())
 
     async def load_model(self, model: str, *, context_length: int | None = None, **config: Any) -> LoadedModel:
         """See :meth:`LMStudioClient.load_model`."""
-        return await self._run_lifecycle(self._load_plan(model, context_length, config))  # type: ignore[no-any-return]
+        return await self._run(self._load_plan(model, context_length, config))
 
     async def unload_model(self, instance_id: str) -> None:
         """See :meth:`LMStudioClient.unload_model`."""
-        await self._run_lifecycle(self._unload_plan(instance_id))
+        await self._run(self._unload_plan(instance_id))
 
     async def ensure_loaded(self, model: str | None = None, **config: Any) -> LoadedModel:
         """See :meth:`LMStudioClient.ensure_loaded`."""
-        return await self._run_lifecycle(self._ensure_plan(model or self.model, config))  # type: ignore[no-any-return]
+        return await self._run(self._ensure_plan(model or self.model, config))
 
     async def download_model(
         self,
@@ -167,4 +120,4 @@ class AsyncLifecycleMethods(LifecycleCore):
     ) -> DownloadProgress:
         """See :meth:`LMStudioClient.download_model`; ``on_progress`` is a plain (fast) function."""
         plan = self._download_plan(model, quantization, on_progress, poll_interval)
-        return await self._run_lifecycle(plan)  # type: ignore[no-any-return]
+        return await self._run(plan)

@@ -145,26 +145,24 @@ def _sourced(client: ClientT, key: ClientKey) -> ClientT:
     return client
 
 
-def shared_client(key: ClientKey) -> LMStudioClient:
-    """The process-wide sync client for ``key``."""
-    client = _sync.get(key)
+def _shared(clients: dict[ClientKey, ClientT], make: type[ClientT], key: ClientKey) -> ClientT:
+    client = clients.get(key)
     if client is None:
         with _lock:
-            client = _sync.get(key)
+            client = clients.get(key)
             if client is None:
-                client = _sync[key] = _sourced(LMStudioClient(key.base_url, **_kwargs(key)), key)  # type: ignore[arg-type]
+                client = clients[key] = _sourced(make(key.base_url, **_kwargs(key)), key)  # type: ignore[arg-type]
     return client
+
+
+def shared_client(key: ClientKey) -> LMStudioClient:
+    """The process-wide sync client for ``key``."""
+    return _shared(_sync, LMStudioClient, key)
 
 
 def shared_async_client(key: ClientKey) -> AsyncLMStudioClient:
     """The process-wide async client for ``key`` (one pool per event loop inside it)."""
-    client = _async.get(key)
-    if client is None:
-        with _lock:
-            client = _async.get(key)
-            if client is None:
-                client = _async[key] = _sourced(AsyncLMStudioClient(key.base_url, **_kwargs(key)), key)  # type: ignore[arg-type]
-    return client
+    return _shared(_async, AsyncLMStudioClient, key)
 
 
 @atexit.register
