@@ -62,14 +62,14 @@ class AdapterClients:
 
     __hash__ = None  # type: ignore[assignment]
 
-    def key(self, names: tuple[str, ...], inputs: tuple[Any, ...]) -> ClientKey:
-        """The shared-client key for these values of the fields ``names`` (``client_key``'s names)."""
+    def key(self, inputs: tuple[Any, ...], model: AdapterModel) -> ClientKey:
+        """The shared-client key for ``model``'s client field values ``inputs``."""
         if self._key is None or inputs != self._inputs:
             if self._settings is None:
                 from lmstudio_adapters._config import current_settings  # pydantic-settings, on first use
 
                 self._settings = current_settings()
-            self._key = client_key(self._settings, **dict(zip(names, inputs, strict=True)))
+            self._key = client_key(self._settings, **dict(zip(model._client_names, inputs, strict=True)))
             self._inputs = inputs
         return self._key
 
@@ -144,8 +144,8 @@ class AdapterModel(BaseModel):
     def _client_key(self) -> ClientKey:
         # Read from __pydantic_private__: pydantic's private-attribute lookup costs microseconds per call.
         clients: AdapterClients = self.__pydantic_private__["_clients"]  # type: ignore[index]
-        cls = type(self)
-        return clients.key(cls._client_names, cls._client_inputs(self))
+        # Through the instance: on a pydantic class (its metaclass has __getattr__) a lookup costs twice as much.
+        return clients.key(self._client_inputs(self), self)
 
     @property
     def client(self) -> LMStudioClient:

@@ -1,20 +1,19 @@
-"""``LangChainAdapter``: the client fields of LangChain's chat model and embeddings, spelled as LangChain does."""
+"""``LangChainClientFields``: the client fields of LangChain's chat model and embeddings, spelled as LangChain does."""
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from lmstudio_adapters._adapter_base import AdapterModel
-
-__all__ = ["LangChainAdapter"]
+__all__ = ["LangChainClientFields"]
 
 
-class LangChainAdapter(AdapterModel):
+class LangChainClientFields(BaseModel):
     """The fields that pick the server, the model and the client, with ``ChatOpenAI``'s aliases.
 
     ``model`` is also ``model_name`` and ``timeout`` also ``request_timeout``, as in
-    langchain-openai; the ``LM_STUDIO_*`` defaults and the shared clients come from
-    :class:`~lmstudio_adapters._adapter_base.AdapterModel`.
+    langchain-openai. Fields only: the ``LM_STUDIO_*`` defaults and the shared clients come
+    from :class:`~lmstudio_adapters._adapter_base.AdapterModel`, the other base of both
+    classes (a base of its own here would add a layer to every construction).
     """
 
     model_config = ConfigDict(populate_by_name=True)

@@ -14,11 +14,12 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field
 
+from lmstudio_adapters._adapter_base import AdapterModel
 from lmstudio_adapters._errors import LMStudioAdapterError
 from lmstudio_adapters._model_config import move_unknown
 from lmstudio_adapters._requests import SAMPLING_FIELDS, split_call_options
 from lmstudio_adapters._tool_calls import ToolCallAssembler
-from lmstudio_adapters.langchain._base import LangChainAdapter
+from lmstudio_adapters.langchain._base import LangChainClientFields
 from lmstudio_adapters.langchain._errors import as_langchain_error
 from lmstudio_adapters.langchain._messages import (
     PROVIDER,
@@ -36,7 +37,7 @@ _SAMPLING_KEYS = tuple(name for name in SAMPLING_FIELDS if name != "stop")  # `s
 _LANGCHAIN_ONLY = frozenset({"ls_structured_output_format", "stream"})
 
 
-class LMStudioChatModel(LangChainAdapter, BaseChatModel):
+class LMStudioChatModel(AdapterModel, LangChainClientFields, BaseChatModel):
     """Chat model served by LM Studio (or any OpenAI-compatible local server).
 
     Drop it in wherever you used ``ChatOpenAI`` or ``ChatOllama``. Defaults come from the
@@ -120,7 +121,7 @@ class LMStudioChatModel(LangChainAdapter, BaseChatModel):
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
 
-    # model, base_url, api_key, timeout, max_retries, max_connections: from LangChainAdapter.
+    # model, base_url, api_key, timeout, max_retries, max_connections: from LangChainClientFields.
     temperature: float | None = None
     max_tokens: int | None = None
     top_p: float | None = None

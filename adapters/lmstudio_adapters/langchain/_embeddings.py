@@ -7,14 +7,15 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 from pydantic import Field
 
+from lmstudio_adapters._adapter_base import AdapterModel
 from lmstudio_adapters._errors import LMStudioAdapterError
-from lmstudio_adapters.langchain._base import LangChainAdapter
+from lmstudio_adapters.langchain._base import LangChainClientFields
 from lmstudio_adapters.langchain._errors import as_langchain_error
 
 __all__ = ["LMStudioEmbeddings"]
 
 
-class LMStudioEmbeddings(LangChainAdapter, Embeddings):
+class LMStudioEmbeddings(AdapterModel, LangChainClientFields, Embeddings):
     """Embeddings from an LM Studio embedding model; texts are sent as strings, never token ids.
 
     Example:
@@ -32,7 +33,7 @@ class LMStudioEmbeddings(LangChainAdapter, Embeddings):
         batch_size: Texts per request in ``embed_documents``.
     """
 
-    # model, base_url, api_key, timeout, max_retries, max_connections: from LangChainAdapter.
+    # model, base_url, api_key, timeout, max_retries, max_connections: from LangChainClientFields.
     batch_size: int = Field(default=64, gt=0)
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra request fields, sent as they are."""
