@@ -32,9 +32,9 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -47,23 +47,26 @@ MESSAGES = [{"role": "user", "content": "Say hello."}]
 
 
 # --- contenders ---------------------------------------------------------------------------
+#
+# A contender is a dict: its ``group`` (who it is), and what each measurement calls on it:
+# ``call`` (one request), ``after`` (run before each ``call``, untimed), ``stream`` (an
+# iterator over one long stream), ``acall``/``batch``/``achat`` (async) and ``new`` (a
+# constructor). build() lists them in the order of the report's rows.
+
+Contenders = dict[str, dict[str, Any]]
 
 
-def build(url: str, chunks: int) -> dict[str, dict[str, Any]]:
-    """Every contender: a per-call function, a streaming function, an async call, a constructor."""
-    from langchain_core.language_models import BaseChatModel
-    from langchain_core.messages import AIMessage, AIMessageChunk
-    from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-    from langchain_openai import ChatOpenAI, OpenAIEmbeddings
-    from llama_index.core.base.llms.types import ChatMessage, CompletionResponse, LLMMetadata
-    from llama_index.core.llms.custom import CustomLLM
-    from llama_index.llms.lmstudio import LMStudio
-    from llama_index.llms.openai_like import OpenAILike
+class RawRequests(NamedTuple):
+    """Raw httpx against the stub server: the floor, and what the thin adapters call."""
 
-    from lmstudio_adapters import LMStudioClient
-    from lmstudio_adapters.langchain import LMStudioChatModel, LMStudioEmbeddings
-    from lmstudio_adapters.llama_index import LMStudioLLM
+    call: Callable[[], Any]
+    stream: Callable[[], Iterator[Any]]
+    deltas: Callable[[], Iterator[str]]
+    embed: Callable[[], Any]
 
+
+def raw_requests(url: str) -> RawRequests:
+    """Pre-encoded bodies posted with a plain ``httpx.Client``: no adapter at all."""
     raw = httpx.Client(base_url=url)
     stream_body = json.dumps({"model": MODEL, "messages": MESSAGES, "stream": True}).encode()
     chat_body = json.dumps({"model": MODEL, "messages": MESSAGES}).encode()
@@ -83,6 +86,34 @@ def build(url: str, chunks: int) -> dict[str, dict[str, Any]]:
             if chunk["choices"]:
                 yield chunk["choices"][0]["delta"].get("content") or ""
 
+    def raw_embed() -> Any:
+        return raw.post("/v1/embeddings", content=b'{"model":"bench-model","input":["x"]}', headers=headers).json()
+
+    return RawRequests(raw_call, raw_stream, raw_deltas, raw_embed)
+
+
+def client_contenders(url: str, raw: RawRequests) -> Contenders:
+    """The HTTP floor and our framework-free client."""
+    from lmstudio_adapters import LMStudioClient
+
+    client = LMStudioClient(url, model=MODEL)
+    return {
+        "raw httpx": {"group": "floor", "call": raw.call, "stream": raw.stream},
+        "LMStudioClient": {
+            "group": "ours",
+            "call": lambda: client.chat(MESSAGES),
+            "stream": lambda: iter(client.stream_chat(MESSAGES)),
+            "new": lambda: LMStudioClient(url, model=MODEL),
+        },
+    }
+
+
+def langchain_floors(raw: RawRequests, chunks: int) -> Contenders:
+    """LangChain's own cost: an in-memory chat model, alone, after a raw request, and over raw httpx."""
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import AIMessage, AIMessageChunk
+    from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
     class FloorChatModel(BaseChatModel):
         """LangChain's own cost: a chat model that answers from memory (thin=True: over raw httpx)."""
 
@@ -93,13 +124,65 @@ def build(url: str, chunks: int) -> dict[str, dict[str, Any]]:
             return "floor"
 
         def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> ChatResult:
-            text = raw_call()["choices"][0]["message"]["content"] if self.thin else "Hello from the bench server."
+            text = raw.call()["choices"][0]["message"]["content"] if self.thin else "Hello from the bench server."
             return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
 
         def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> Iterator[Any]:
-            deltas = raw_deltas() if self.thin else ("tok " for _ in range(chunks))
+            deltas = raw.deltas() if self.thin else ("tok " for _ in range(chunks))
             for delta in deltas:
                 yield ChatGenerationChunk(message=AIMessageChunk(content=delta))
+
+    floor, thin = FloorChatModel(), FloorChatModel(thin=True)
+    return {
+        "LangChain floor (in-memory model)": {
+            "group": "lc-floor",
+            "call": lambda: floor.invoke("Say hello."),
+            "stream": lambda: floor.stream("Say hello."),
+        },
+        "LangChain floor, after a raw request": {
+            "group": "lc-floor",
+            "call": lambda: floor.invoke("Say hello."),
+            "after": raw.call,
+        },
+        "LangChain thin adapter (raw httpx)": {
+            "group": "lc-floor",
+            "call": lambda: thin.invoke("Say hello."),
+            "stream": lambda: thin.stream("Say hello."),
+        },
+    }
+
+
+def langchain_chat_models(url: str) -> Contenders:
+    """``LMStudioChatModel`` and the peer LangChain users pick instead, ``ChatOpenAI(base_url=...)``."""
+    from langchain_openai import ChatOpenAI
+
+    from lmstudio_adapters.langchain import LMStudioChatModel
+
+    ours = LMStudioChatModel(model=MODEL, base_url=url)
+    peer = ChatOpenAI(model=MODEL, base_url=f"{url}/v1", api_key="bench", stream_usage=True)
+    return {
+        "LMStudioChatModel": {
+            "group": "lc-ours",
+            "call": lambda: ours.invoke("Say hello."),
+            "stream": lambda: ours.stream("Say hello."),
+            "acall": lambda: ours.ainvoke("Say hello."),
+            "batch": ours,
+            "new": lambda: LMStudioChatModel(model=MODEL, base_url=url),
+        },
+        "ChatOpenAI(base_url)": {
+            "group": "lc-peer",
+            "call": lambda: peer.invoke("Say hello."),
+            "stream": lambda: peer.stream("Say hello."),
+            "batch": peer,
+            "new": lambda: ChatOpenAI(model=MODEL, base_url=f"{url}/v1", api_key="bench"),
+        },
+    }
+
+
+def llama_index_floors(raw: RawRequests, chunks: int) -> Contenders:
+    """LlamaIndex's own cost: an in-memory ``CustomLLM``, alone, after a raw request, and over raw httpx."""
+    from llama_index.core.base.llms.types import ChatMessage, CompletionResponse, LLMMetadata
+    from llama_index.core.llms.custom import CustomLLM
 
     class FloorLLM(CustomLLM):
         """LlamaIndex's own cost: an LLM that answers from memory (thin=True: over raw httpx)."""
@@ -111,11 +194,11 @@ def build(url: str, chunks: int) -> dict[str, dict[str, Any]]:
             return LLMMetadata(is_chat_model=True)
 
         def complete(self, prompt: str, formatted: bool = False, **kw: Any) -> CompletionResponse:
-            text = raw_call()["choices"][0]["message"]["content"] if self.thin else "Hello from the bench server."
+            text = raw.call()["choices"][0]["message"]["content"] if self.thin else "Hello from the bench server."
             return CompletionResponse(text=text)
 
         def stream_complete(self, prompt: str, formatted: bool = False, **kw: Any) -> Any:
-            deltas = raw_deltas() if self.thin else ("tok " for _ in range(chunks))
+            deltas = raw.deltas() if self.thin else ("tok " for _ in range(chunks))
 
             def gen() -> Iterator[CompletionResponse]:
                 text = ""
@@ -125,14 +208,38 @@ def build(url: str, chunks: int) -> dict[str, dict[str, Any]]:
 
             return gen()
 
-    client = LMStudioClient(url, model=MODEL)
-    lc_ours = LMStudioChatModel(model=MODEL, base_url=url)
-    lc_peer = ChatOpenAI(model=MODEL, base_url=f"{url}/v1", api_key="bench", stream_usage=True)
-    lc_floor = FloorChatModel()
-    lc_thin = FloorChatModel(thin=True)
-    li_kw = {"context_window": 4096, "is_function_calling_model": True}
-    li_ours = LMStudioLLM(model=MODEL, base_url=url, **li_kw)
-    li_openailike = OpenAILike(
+    floor, thin = FloorLLM(), FloorLLM(thin=True)
+    messages = [ChatMessage(role="user", content="Say hello.")]
+    return {
+        "LlamaIndex floor (CustomLLM)": {
+            "group": "li-floor",
+            "call": lambda: floor.chat(messages),
+            "stream": lambda: floor.stream_chat(messages),
+        },
+        "LlamaIndex floor, after a raw request": {
+            "group": "li-floor",
+            "call": lambda: floor.chat(messages),
+            "after": raw.call,
+        },
+        "LlamaIndex thin adapter (raw httpx)": {
+            "group": "li-floor",
+            "call": lambda: thin.chat(messages),
+            "stream": lambda: thin.stream_chat(messages),
+        },
+    }
+
+
+def llama_index_llms(url: str) -> Contenders:
+    """``LMStudioLLM`` and the peers LlamaIndex users pick instead: ``OpenAILike`` and llama-index-llms-lmstudio."""
+    from llama_index.core.base.llms.types import ChatMessage
+    from llama_index.llms.lmstudio import LMStudio
+    from llama_index.llms.openai_like import OpenAILike
+
+    from lmstudio_adapters.llama_index import LMStudioLLM
+
+    known = {"context_window": 4096, "is_function_calling_model": True}  # so no metadata lookup is timed
+    ours = LMStudioLLM(model=MODEL, base_url=url, **known)
+    openailike = OpenAILike(
         model=MODEL,
         api_base=f"{url}/v1",
         api_key="bench",
@@ -140,101 +247,53 @@ def build(url: str, chunks: int) -> dict[str, dict[str, Any]]:
         is_function_calling_model=True,
         context_window=4096,
     )
-    li_lmstudio = LMStudio(model_name=MODEL, base_url=f"{url}/v1")
-    li_floor = FloorLLM()
-    li_thin = FloorLLM(thin=True)
-    emb_ours = LMStudioEmbeddings(model=MODEL, base_url=url)
-    emb_peer = OpenAIEmbeddings(model=MODEL, base_url=f"{url}/v1", api_key="bench", check_embedding_ctx_length=False)
-    li_msgs = [ChatMessage(role="user", content="Say hello.")]
-
-    def raw_embed() -> Any:
-        return raw.post("/v1/embeddings", content=b'{"model":"bench-model","input":["x"]}', headers=headers).json()
-
+    lmstudio = LMStudio(model_name=MODEL, base_url=f"{url}/v1")
+    messages = [ChatMessage(role="user", content="Say hello.")]
     return {
-        "raw httpx": {"group": "floor", "call": raw_call, "stream": raw_stream},
-        "LMStudioClient": {
-            "group": "ours",
-            "call": lambda: client.chat(MESSAGES),
-            "stream": lambda: iter(client.stream_chat(MESSAGES)),
-            "new": lambda: LMStudioClient(url, model=MODEL),
-        },
-        "LangChain floor (in-memory model)": {
-            "group": "lc-floor",
-            "call": lambda: lc_floor.invoke("Say hello."),
-            "stream": lambda: lc_floor.stream("Say hello."),
-        },
-        "LangChain floor, after a raw request": {
-            "group": "lc-floor",
-            "call": lambda: lc_floor.invoke("Say hello."),
-            "after": raw_call,
-        },
-        "LangChain thin adapter (raw httpx)": {
-            "group": "lc-floor",
-            "call": lambda: lc_thin.invoke("Say hello."),
-            "stream": lambda: lc_thin.stream("Say hello."),
-        },
-        "LMStudioChatModel": {
-            "group": "lc-ours",
-            "call": lambda: lc_ours.invoke("Say hello."),
-            "stream": lambda: lc_ours.stream("Say hello."),
-            "acall": lambda: lc_ours.ainvoke("Say hello."),
-            "batch": lc_ours,
-            "new": lambda: LMStudioChatModel(model=MODEL, base_url=url),
-        },
-        "ChatOpenAI(base_url)": {
-            "group": "lc-peer",
-            "call": lambda: lc_peer.invoke("Say hello."),
-            "stream": lambda: lc_peer.stream("Say hello."),
-            "batch": lc_peer,
-            "new": lambda: ChatOpenAI(model=MODEL, base_url=f"{url}/v1", api_key="bench"),
-        },
-        "LlamaIndex floor (CustomLLM)": {
-            "group": "li-floor",
-            "call": lambda: li_floor.chat(li_msgs),
-            "stream": lambda: li_floor.stream_chat(li_msgs),
-        },
-        "LlamaIndex floor, after a raw request": {
-            "group": "li-floor",
-            "call": lambda: li_floor.chat(li_msgs),
-            "after": raw_call,
-        },
-        "LlamaIndex thin adapter (raw httpx)": {
-            "group": "li-floor",
-            "call": lambda: li_thin.chat(li_msgs),
-            "stream": lambda: li_thin.stream_chat(li_msgs),
-        },
         "LMStudioLLM": {
             "group": "li-ours",
-            "call": lambda: li_ours.chat(li_msgs),
-            "stream": lambda: li_ours.stream_chat(li_msgs),
-            "achat": li_ours,
-            "new": lambda: LMStudioLLM(model=MODEL, base_url=url, **li_kw),
+            "call": lambda: ours.chat(messages),
+            "stream": lambda: ours.stream_chat(messages),
+            "achat": ours,
+            "new": lambda: LMStudioLLM(model=MODEL, base_url=url, **known),
         },
         "OpenAILike": {
             "group": "li-peer",
-            "call": lambda: li_openailike.chat(li_msgs),
-            "stream": lambda: li_openailike.stream_chat(li_msgs),
-            "achat": li_openailike,
+            "call": lambda: openailike.chat(messages),
+            "stream": lambda: openailike.stream_chat(messages),
+            "achat": openailike,
             "new": lambda: OpenAILike(
                 model=MODEL, api_base=f"{url}/v1", api_key="bench", is_chat_model=True, context_window=4096
             ),
         },
         "llama-index-llms-lmstudio": {
             "group": "li-peer",
-            "call": lambda: li_lmstudio.chat(li_msgs),
-            "stream": lambda: li_lmstudio.stream_chat(li_msgs),
-            "achat": li_lmstudio,
+            "call": lambda: lmstudio.chat(messages),
+            "stream": lambda: lmstudio.stream_chat(messages),
+            "achat": lmstudio,
             "new": lambda: LMStudio(model_name=MODEL, base_url=f"{url}/v1"),
         },
-        "raw httpx embeddings": {"group": "emb-floor", "call": raw_embed},
+    }
+
+
+def embeddings(url: str, raw: RawRequests) -> Contenders:
+    """One-text embeddings: raw httpx, ``LMStudioEmbeddings`` and ``OpenAIEmbeddings(base_url=...)``."""
+    from langchain_openai import OpenAIEmbeddings
+
+    from lmstudio_adapters.langchain import LMStudioEmbeddings
+
+    ours = LMStudioEmbeddings(model=MODEL, base_url=url)
+    peer = OpenAIEmbeddings(model=MODEL, base_url=f"{url}/v1", api_key="bench", check_embedding_ctx_length=False)
+    return {
+        "raw httpx embeddings": {"group": "emb-floor", "call": raw.embed},
         "LMStudioEmbeddings": {
             "group": "emb-ours",
-            "call": lambda: emb_ours.embed_query("x"),
+            "call": lambda: ours.embed_query("x"),
             "new": lambda: LMStudioEmbeddings(model=MODEL, base_url=url),
         },
         "OpenAIEmbeddings(base_url)": {
             "group": "emb-peer",
-            "call": lambda: emb_peer.embed_query("x"),
+            "call": lambda: peer.embed_query("x"),
             "new": lambda: OpenAIEmbeddings(
                 model=MODEL, base_url=f"{url}/v1", api_key="bench", check_embedding_ctx_length=False
             ),
@@ -242,10 +301,23 @@ def build(url: str, chunks: int) -> dict[str, dict[str, Any]]:
     }
 
 
+def build(url: str, chunks: int) -> Contenders:
+    """Every contender, in the order of the report's rows: floors first, then ours, then peers."""
+    raw = raw_requests(url)
+    return {
+        **client_contenders(url, raw),
+        **langchain_floors(raw, chunks),
+        **langchain_chat_models(url),
+        **llama_index_floors(raw, chunks),
+        **llama_index_llms(url),
+        **embeddings(url, raw),
+    }
+
+
 # --- measurements -------------------------------------------------------------------------
 
 
-def per_call(contenders: dict[str, dict[str, Any]], calls: int, rounds: int) -> dict[str, float]:
+def per_call(contenders: Contenders, calls: int, rounds: int) -> dict[str, float]:
     """Median µs per call, interleaved round by round.
 
     A row with an ``after`` function times only its call, each one made right after
@@ -277,9 +349,7 @@ def per_call(contenders: dict[str, dict[str, Any]], calls: int, rounds: int) -> 
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def per_stream(
-    contenders: dict[str, dict[str, Any]], chunks: int, rounds: int
-) -> tuple[dict[str, float], dict[str, float]]:
+def per_stream(contenders: Contenders, chunks: int, rounds: int) -> tuple[dict[str, float], dict[str, float]]:
     """Median µs per chunk over a whole stream, and median µs to the first chunk."""
     per_chunk: dict[str, list[float]] = {name: [] for name, c in contenders.items() if "stream" in c}
     first: dict[str, list[float]] = {name: [] for name in per_chunk}
@@ -303,7 +373,7 @@ def per_stream(
 
 
 def throughput(
-    contenders: dict[str, dict[str, Any]], server: StubServer, requests: int, concurrency: int
+    contenders: Contenders, server: StubServer, requests: int, concurrency: int
 ) -> dict[str, dict[str, float]]:
     """abatch/achat of ``requests`` at ``concurrency``: requests per second and connections opened."""
     out: dict[str, dict[str, float]] = {}
@@ -378,7 +448,7 @@ def import_times(repeats: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def construction(contenders: dict[str, dict[str, Any]], repeats: int) -> dict[str, float]:
+def construction(contenders: Contenders, repeats: int) -> dict[str, float]:
     """Median µs to construct each model (no I/O expected)."""
     out = {}
     for name, spec in contenders.items():
@@ -395,7 +465,7 @@ def construction(contenders: dict[str, dict[str, Any]], repeats: int) -> dict[st
     return out
 
 
-def peak_memory(contenders: dict[str, dict[str, Any]]) -> dict[str, float]:
+def peak_memory(contenders: Contenders) -> dict[str, float]:
     """Peak KiB allocated (tracemalloc) while consuming one long stream."""
     out = {}
     for name, spec in contenders.items():
@@ -521,6 +591,104 @@ def plot(results: dict[str, Any], path: Path) -> None:
 SCENARIOS = ("calls", "streams", "batch", "construct", "memory", "imports", "slow-streams", "history", "ingest")
 
 
+class Sizes(NamedTuple):
+    """How much each scenario does: the full run's sizes, or the smoke test's (``--quick``)."""
+
+    chunks: int  # of the long stream
+    calls: int  # per round, per contender
+    rounds: int
+    batch: int  # abatch requests
+    concurrency: int
+    imports: int  # fresh interpreters per entry point
+    constructs: int
+    streams: int  # concurrent slow streams
+    slow_chunks: int
+    slow_gap: float  # seconds between slow chunks
+    slow_rounds: int
+    history_sizes: tuple[int, ...]  # messages
+    history_calls: int
+    history_rounds: int
+    ingest_texts: int
+    ingest_rounds: int
+
+
+FULL = Sizes(
+    chunks=2000,
+    calls=200,
+    rounds=7,
+    batch=512,
+    concurrency=64,
+    imports=7,
+    constructs=300,
+    streams=256,
+    slow_chunks=SLOW_CHUNKS,
+    slow_gap=SLOW_GAP,
+    slow_rounds=3,
+    history_sizes=scale.HISTORY_SIZES,
+    history_calls=20,
+    history_rounds=5,
+    ingest_texts=scale.INGEST_TEXTS,
+    ingest_rounds=3,
+)
+QUICK = FULL._replace(
+    chunks=50,
+    calls=5,
+    rounds=2,
+    batch=16,
+    concurrency=4,
+    imports=1,
+    constructs=20,
+    streams=16,
+    slow_chunks=5,
+    slow_gap=0.01,
+    slow_rounds=1,
+    history_sizes=(1, 10, 50),
+    history_calls=2,
+    history_rounds=1,
+    ingest_texts=200,
+    ingest_rounds=1,
+)
+
+
+def measure(only: set[str], sizes: Sizes) -> dict[str, Any]:
+    """Run the chosen scenarios against one stub server; the results as bench.json holds them."""
+    s = sizes
+    results: dict[str, Any] = {"chunks": s.chunks, "python": sys.version.split()[0]}
+    with StubServer(s.chunks, s.slow_chunks, s.slow_gap) as server:
+        contenders = build(server.url, s.chunks)
+        if "calls" in only:
+            results["per_call_us"] = per_call(contenders, s.calls, s.rounds)
+        if "streams" in only:
+            results["per_chunk_us"], results["first_chunk_us"] = per_stream(contenders, s.chunks, s.rounds)
+        if "batch" in only:
+            results["batch"] = {
+                "requests": s.batch,
+                "concurrency": s.concurrency,
+                "results": throughput(contenders, server, s.batch, s.concurrency),
+            }
+        if "construct" in only:
+            results["construct_us"] = construction(contenders, s.constructs)
+        if "memory" in only:
+            results["peak_kib"] = peak_memory(contenders)
+        if "slow-streams" in only:
+            results["slow_streams"] = {
+                "streams": s.streams,
+                "chunks": s.slow_chunks,
+                "gap_s": s.slow_gap,
+                "results": scale.slow_streams(server, s.streams, s.slow_rounds),
+            }
+        if "history" in only:
+            results["history_us"] = scale.history(server.url, s.history_sizes, s.history_calls, s.history_rounds)
+        if "ingest" in only:
+            results["ingest"] = {
+                "texts": s.ingest_texts,
+                "results": scale.ingestion(server, s.ingest_texts, s.ingest_rounds),
+            }
+    if "imports" in only:
+        results["import_ms"] = import_times(s.imports)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
@@ -533,43 +701,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = only - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenario(s) {sorted(unknown)}; choose from {','.join(SCENARIOS)}")
-    chunks, calls, rounds, batch, concurrency, imports, constructs = (
-        (50, 5, 2, 16, 4, 1, 20) if args.quick else (2000, 200, 7, 512, 64, 7, 300)
-    )
-    streams, slow_chunks, slow_gap = (16, 5, 0.01) if args.quick else (256, SLOW_CHUNKS, SLOW_GAP)
-    sizes, history_calls, history_rounds = ((1, 10, 50), 2, 1) if args.quick else (scale.HISTORY_SIZES, 20, 5)
-    ingest_texts, ingest_rounds = (200, 1) if args.quick else (scale.INGEST_TEXTS, 3)
     args.out.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"chunks": chunks, "python": sys.version.split()[0]}
-    with StubServer(chunks, slow_chunks, slow_gap) as server:
-        contenders = build(server.url, chunks)
-        if "calls" in only:
-            results["per_call_us"] = per_call(contenders, calls, rounds)
-        if "streams" in only:
-            results["per_chunk_us"], results["first_chunk_us"] = per_stream(contenders, chunks, rounds)
-        if "batch" in only:
-            results["batch"] = {
-                "requests": batch,
-                "concurrency": concurrency,
-                "results": throughput(contenders, server, batch, concurrency),
-            }
-        if "construct" in only:
-            results["construct_us"] = construction(contenders, constructs)
-        if "memory" in only:
-            results["peak_kib"] = peak_memory(contenders)
-        if "slow-streams" in only:
-            results["slow_streams"] = {
-                "streams": streams,
-                "chunks": slow_chunks,
-                "gap_s": slow_gap,
-                "results": scale.slow_streams(server, streams, 1 if args.quick else 3),
-            }
-        if "history" in only:
-            results["history_us"] = scale.history(server.url, sizes, history_calls, history_rounds)
-        if "ingest" in only:
-            results["ingest"] = {"texts": ingest_texts, "results": scale.ingestion(server, ingest_texts, ingest_rounds)}
-    if "imports" in only:
-        results["import_ms"] = import_times(imports)
+    results = measure(only, QUICK if args.quick else FULL)
     complete = only >= set(SCENARIOS[:6])
     results["ratios"] = {**(ratios(results) if complete else {}), **scale.scale_ratios(results)}
     (args.out / "bench.json").write_text(json.dumps(results, indent=2))

@@ -109,7 +109,7 @@ def test_the_graph_sees_deferred_and_relative_imports() -> None:
     """The reader finds what the tests below rely on: deferred, TYPE_CHECKING and package imports."""
     graph = import_graph()
     assert "lmstudio_adapters._config" in graph["lmstudio_adapters._core"]  # TYPE_CHECKING and in __init__
-    assert "lmstudio_adapters._config" in graph["lmstudio_adapters._pool"]  # inside a method
+    assert "lmstudio_adapters._config" in graph["lmstudio_adapters._model_config"]  # inside a function only
     assert "lmstudio_adapters.providers" in graph["lmstudio_adapters.langchain._select"]  # from pkg import module
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [("a", "b", "c")]
 

@@ -19,7 +19,6 @@ from lmstudio_adapters._errors import ConfigError
 from lmstudio_adapters._urls import normalize_base_url
 
 __all__ = [
-    "RaisesConfigErrors",
     "accepted_names",
     "move_unknown",
     "raise_config_error",
@@ -63,7 +62,7 @@ def move_unknown(values: Any, accepted: frozenset[str], *, owner: str, into: str
         f"{owner} does not take {describe_unknown(unknown)}: moved to {into}, so it is sent to the server "
         "as a request field (LM Studio ignores fields it does not know). Check the spelling.",
         UserWarning,
-        stacklevel=6,  # the caller's line: past pydantic's validation and our __init__
+        stacklevel=7,  # the caller's line: past our validator and its hook, pydantic's and our __init__
     )
     moved = dict(values.get(into) or {})
     moved.update((name, values[name]) for name in unknown)
@@ -93,17 +92,6 @@ def raise_config_error(exc: ValidationError) -> None:
             raise cause from None
 
 
-class RaisesConfigErrors:
-    """Mixin for framework models: a bad ``LM_STUDIO_*`` value surfaces as our ``ConfigError``."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        try:
-            super().__init__(**kwargs)
-        except ValidationError as exc:
-            raise_config_error(exc)
-            raise
-
-
 def with_settings_defaults(values: Any, *, model_key: str, aliases: dict[str, str] | None = None) -> Any:
     """Constructor values with ``model``, ``base_url`` and ``api_key`` filled from ``LM_STUDIO_*``.
 
@@ -118,10 +106,10 @@ def with_settings_defaults(values: Any, *, model_key: str, aliases: dict[str, st
     if not isinstance(values, dict):
         return values
     values = dict(values)
+    _check_numbers(values)  # before the aliases: the message names the argument as the user spelled it
     for alias, name in (aliases or {}).items():
         if values.get(alias) is not None and values.get(name) is None:
             values[name] = values.pop(alias)
-    _check_numbers(values)
     base_url = values.get("base_url")
     if base_url and isinstance(base_url, str):
         values["base_url"] = normalize_base_url(base_url)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import atexit
 import threading
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from lmstudio_adapters._async_client import AsyncLMStudioClient
 from lmstudio_adapters._client import LMStudioClient
@@ -17,9 +17,8 @@ if TYPE_CHECKING:
     from pydantic import SecretStr
 
     from lmstudio_adapters._config import LMStudioSettings
-    from lmstudio_adapters._lifecycle_wire import LoadedModel
 
-__all__ = ["AdapterClients", "ClientKey", "SharedClientsMixin", "client_key", "shared_async_client", "shared_client"]
+__all__ = ["ClientKey", "client_key", "shared_async_client", "shared_client"]
 
 
 class ClientKey(NamedTuple):
@@ -58,65 +57,6 @@ def client_key(
         timeout_source=settings.timeout_source if timeout is None else "",
         max_connections=max_connections if max_connections is not None else settings.max_connections,
     )
-
-
-class AdapterClients:
-    """An adapter's handle on its shared clients.
-
-    Resolves the key once (the ``LM_STUDIO_*`` defaults included) and again only when the
-    adapter's own client fields change, so a call does not rebuild it.
-    """
-
-    __slots__ = ("_inputs", "_key", "_settings")
-
-    def __init__(self) -> None:
-        self._settings: LMStudioSettings | None = None
-        self._inputs: tuple[object, ...] | None = None
-        self._key: ClientKey | None = None
-
-    def __eq__(self, other: object) -> bool:
-        # A cache, not part of the adapter's value: two equal models stay equal whatever they ran.
-        return isinstance(other, AdapterClients)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    @staticmethod
-    def of(model: Any) -> AdapterClients:
-        """The handle a framework model keeps in its ``_clients`` private attribute."""
-        # Read from __pydantic_private__: pydantic's private-attribute lookup costs microseconds per call.
-        handle: AdapterClients = model.__pydantic_private__["_clients"]
-        return handle
-
-    def key(
-        self,
-        base_url: str,
-        api_key: SecretStr | None,
-        timeout: float | None,
-        max_retries: int | None,
-        parse_think_tags: bool = True,
-        stream_usage: bool = True,
-        *,
-        max_connections: int | None = None,
-    ) -> ClientKey:
-        """The shared-client key for these field values."""
-        inputs = (base_url, api_key, timeout, max_retries, parse_think_tags, stream_usage, max_connections)
-        if self._key is None or inputs != self._inputs:
-            if self._settings is None:
-                from lmstudio_adapters._config import current_settings  # pydantic-settings, on first use
-
-                self._settings = current_settings()
-            self._key = client_key(
-                self._settings,
-                base_url=base_url,
-                api_key=api_key,
-                timeout=timeout,
-                max_retries=max_retries,
-                parse_think_tags=parse_think_tags,
-                stream_usage=stream_usage,
-                max_connections=max_connections,
-            )
-            self._inputs = inputs
-        return self._key
 
 
 _lock = threading.Lock()
@@ -170,36 +110,3 @@ def _close_shared_clients() -> None:
     # Release pooled sockets before interpreter teardown instead of leaving them to the GC.
     for client in list(_sync.values()):
         client.close()
-
-
-class SharedClientsMixin:
-    """For framework models: ``client`` and ``async_client`` from the model's own ``_client_key()``."""
-
-    def _client_key(self) -> ClientKey:
-        raise NotImplementedError
-
-    @property
-    def client(self) -> LMStudioClient:
-        """The shared sync client for this model's settings (created on first use)."""
-        return shared_client(self._client_key())
-
-    @property
-    def async_client(self) -> AsyncLMStudioClient:
-        """The shared async client for this model's settings (created on first use)."""
-        return shared_async_client(self._client_key())
-
-    def _lifecycle_model(self) -> str:
-        return str(getattr(self, "model", "") or getattr(self, "model_name", ""))
-
-    def ensure_loaded(self, **config: Any) -> LoadedModel:
-        """Make sure this model is in LM Studio's memory; load it if it is not.
-
-        Call it once before the first request to avoid the just-in-time load counting against
-        the request timeout. ``config`` takes load options such as ``context_length``; see
-        :meth:`lmstudio_adapters.LMStudioClient.ensure_loaded`.
-        """
-        return self.client.ensure_loaded(self._lifecycle_model(), **config)
-
-    async def aensure_loaded(self, **config: Any) -> LoadedModel:
-        """The async form of :meth:`ensure_loaded`."""
-        return await self.async_client.ensure_loaded(self._lifecycle_model(), **config)

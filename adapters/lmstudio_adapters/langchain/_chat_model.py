@@ -12,13 +12,14 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from lmstudio_adapters._adapter_base import AdapterModel
 from lmstudio_adapters._errors import LMStudioAdapterError
-from lmstudio_adapters._model_config import RaisesConfigErrors, accepted_names, move_unknown, with_settings_defaults
-from lmstudio_adapters._pool import AdapterClients, ClientKey, SharedClientsMixin
+from lmstudio_adapters._model_config import move_unknown
 from lmstudio_adapters._requests import SAMPLING_FIELDS, split_call_options
 from lmstudio_adapters._tool_calls import ToolCallAssembler
+from lmstudio_adapters.langchain._base import LangChainClientFields
 from lmstudio_adapters.langchain._errors import as_langchain_error
 from lmstudio_adapters.langchain._messages import (
     PROVIDER,
@@ -36,7 +37,7 @@ _SAMPLING_KEYS = tuple(name for name in SAMPLING_FIELDS if name != "stop")  # `s
 _LANGCHAIN_ONLY = frozenset({"ls_structured_output_format", "stream"})
 
 
-class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
+class LMStudioChatModel(AdapterModel, LangChainClientFields, BaseChatModel):
     """Chat model served by LM Studio (or any OpenAI-compatible local server).
 
     Drop it in wherever you used ``ChatOpenAI`` or ``ChatOllama``. Defaults come from the
@@ -120,18 +121,7 @@ class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
 
-    model: str = Field(default="", alias="model_name")
-    """Model id, as LM Studio lists it (``LM_STUDIO_MODEL``)."""
-    base_url: str = ""
-    """Server root (``LM_STUDIO_URL``)."""
-    api_key: SecretStr | None = None
-    """Token for servers with authentication on (``LM_STUDIO_API_KEY``)."""
-    timeout: float | None = Field(default=None, alias="request_timeout")
-    """Seconds per request; default ``LM_STUDIO_TIMEOUT`` / 1000."""
-    max_retries: int | None = None
-    """Retries on connection errors, 408, 429 and 5xx; default ``LM_STUDIO_MAX_RETRIES`` (2)."""
-    max_connections: int | None = Field(default=None, ge=1)
-    """Most connections open at once (httpx's name); default ``LM_STUDIO_MAX_CONNECTIONS`` (1000)."""
+    # model, base_url, api_key, timeout, max_retries, max_connections: from LangChainClientFields.
     temperature: float | None = None
     max_tokens: int | None = None
     top_p: float | None = None
@@ -153,14 +143,9 @@ class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra request fields, sent as they are."""
 
-    _clients: AdapterClients = PrivateAttr(default_factory=AdapterClients)
-
-    @model_validator(mode="before")
     @classmethod
-    def _defaults_from_settings(cls, values: Any) -> Any:
-        values = move_unknown(values, _ACCEPTED, owner="LMStudioChatModel", into="model_kwargs")
-        values = with_settings_defaults(values, model_key="model", aliases={"model_name": "model"})
-        return values
+    def _take_unknown(cls, values: Any) -> Any:
+        return move_unknown(values, cls._accepted, owner=cls.__name__, into="model_kwargs")
 
     # --- LangChain plumbing -----------------------------------------------------------
 
@@ -202,20 +187,6 @@ class LMStudioChatModel(RaisesConfigErrors, SharedClientsMixin, BaseChatModel):
         if stop:
             params["ls_stop"] = stop
         return params
-
-    # --- clients ----------------------------------------------------------------------
-
-    def _client_key(self) -> ClientKey:
-        clients = AdapterClients.of(self)
-        return clients.key(
-            self.base_url,
-            self.api_key,
-            self.timeout,
-            self.max_retries,
-            self.parse_think_tags,
-            self.stream_usage,
-            max_connections=self.max_connections,
-        )
 
     # --- requests ---------------------------------------------------------------------
 
@@ -408,4 +379,3 @@ def _result(message: AIMessage) -> ChatResult:
 # The sampling fields that are also model attributes (the others are per-call only); probing
 # missing attributes would cost pydantic an AttributeError per name and per call.
 _SAMPLING_ATTRIBUTES = tuple(name for name in _SAMPLING_KEYS if name in LMStudioChatModel.model_fields)
-_ACCEPTED = accepted_names(LMStudioChatModel.model_fields)

@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import Field
 
+from lmstudio_adapters._adapter_base import AdapterModel
 from lmstudio_adapters._errors import LMStudioAdapterError
-from lmstudio_adapters._model_config import RaisesConfigErrors, with_settings_defaults
-from lmstudio_adapters._pool import AdapterClients, ClientKey, SharedClientsMixin
+from lmstudio_adapters.langchain._base import LangChainClientFields
 from lmstudio_adapters.langchain._errors import as_langchain_error
 
 __all__ = ["LMStudioEmbeddings"]
 
 
-class LMStudioEmbeddings(RaisesConfigErrors, SharedClientsMixin, BaseModel, Embeddings):
+class LMStudioEmbeddings(AdapterModel, LangChainClientFields, Embeddings):
     """Embeddings from an LM Studio embedding model; texts are sent as strings, never token ids.
 
     Example:
@@ -33,33 +33,10 @@ class LMStudioEmbeddings(RaisesConfigErrors, SharedClientsMixin, BaseModel, Embe
         batch_size: Texts per request in ``embed_documents``.
     """
 
-    model_config = ConfigDict(populate_by_name=True)
-
-    model: str = Field(default="", alias="model_name")
-    base_url: str = ""
-    api_key: SecretStr | None = None
-    timeout: float | None = Field(default=None, alias="request_timeout")
-    max_retries: int | None = None
-    max_connections: int | None = Field(default=None, ge=1)
-    """Most connections open at once; default ``LM_STUDIO_MAX_CONNECTIONS`` (1000)."""
+    # model, base_url, api_key, timeout, max_retries, max_connections: from LangChainClientFields.
     batch_size: int = Field(default=64, gt=0)
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra request fields, sent as they are."""
-
-    _clients: AdapterClients = PrivateAttr(default_factory=AdapterClients)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _defaults_from_settings(cls, values: Any) -> Any:
-        return with_settings_defaults(
-            values, model_key="model", aliases={"model_name": "model", "request_timeout": "timeout"}
-        )
-
-    def _client_key(self) -> ClientKey:
-        clients = AdapterClients.of(self)
-        return clients.key(
-            self.base_url, self.api_key, self.timeout, self.max_retries, max_connections=self.max_connections
-        )
 
     def _batches(self, texts: list[str]) -> list[list[str]]:
         return [texts[i : i + self.batch_size] for i in range(0, len(texts), self.batch_size)]

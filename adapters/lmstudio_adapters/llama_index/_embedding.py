@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, model_validator
+from llama_index.core.bridge.pydantic import Field, SecretStr
 
-from lmstudio_adapters._model_config import RaisesConfigErrors, with_settings_defaults
-from lmstudio_adapters._pool import AdapterClients, ClientKey, SharedClientsMixin
+from lmstudio_adapters._adapter_base import AdapterModel
 
 __all__ = ["EMBED_BATCH_SIZE", "LMStudioEmbedding"]
 
@@ -16,7 +15,7 @@ __all__ = ["EMBED_BATCH_SIZE", "LMStudioEmbedding"]
 EMBED_BATCH_SIZE = 64
 
 
-class LMStudioEmbedding(RaisesConfigErrors, SharedClientsMixin, BaseEmbedding):
+class LMStudioEmbedding(AdapterModel, BaseEmbedding):
     """Embeddings from an LM Studio embedding model, batched (``embed_batch_size`` per request).
 
     ``embed_batch_size`` defaults to 64 texts per request, as ``LMStudioEmbeddings`` in
@@ -43,26 +42,10 @@ class LMStudioEmbedding(RaisesConfigErrors, SharedClientsMixin, BaseEmbedding):
     )
     additional_kwargs: dict[str, Any] = Field(default_factory=dict, description="Extra request fields.")
 
-    _clients: AdapterClients = PrivateAttr(default_factory=AdapterClients)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _defaults_from_settings(cls, values: Any) -> Any:
-        values = with_settings_defaults(
-            values, model_key="model_name", aliases={"model": "model_name", "timeout": "request_timeout"}
-        )
-        return values
-
     @classmethod
     def class_name(cls) -> str:
         """The name LlamaIndex serialises this class under."""
         return "LMStudioEmbedding"
-
-    def _client_key(self) -> ClientKey:
-        clients = AdapterClients.of(self)
-        return clients.key(
-            self.base_url, self.api_key, self.request_timeout, self.max_retries, max_connections=self.max_connections
-        )
 
     def _extra(self) -> dict[str, Any] | None:
         return self.additional_kwargs or None

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncGenerator, Generator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from llama_index.core.base.llms.generic_utils import (
     achat_to_completion_decorator,
@@ -24,7 +23,7 @@ from llama_index.core.base.llms.types import (
     MessageRole,
     ToolCallBlock,
 )
-from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr, SecretStr, model_validator
+from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr, SecretStr
 from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUTS
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
@@ -32,9 +31,9 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.program.utils import create_flexible_model
 from llama_index.core.prompts import PromptTemplate
 
+from lmstudio_adapters._adapter_base import AdapterModel
 from lmstudio_adapters._errors import APIConnectionError, LMStudioAdapterError
-from lmstudio_adapters._model_config import RaisesConfigErrors, accepted_names, refuse_unknown, with_settings_defaults
-from lmstudio_adapters._pool import AdapterClients, ClientKey, SharedClientsMixin
+from lmstudio_adapters._model_config import refuse_unknown
 from lmstudio_adapters._requests import split_call_options
 from lmstudio_adapters._schemas import ChatCompletion, ModelInfo
 from lmstudio_adapters.llama_index._messages import (
@@ -56,7 +55,7 @@ __all__ = ["LMStudioLLM", "no_tool_call_error"]
 _SAMPLING = ("temperature", "max_tokens", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "ttl")
 
 
-class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
+class LMStudioLLM(AdapterModel, FunctionCallingLLM):
     """LLM served by LM Studio, for LlamaIndex: use it as ``Settings.llm`` or in any engine or agent.
 
     Tool calling (``FunctionAgent``, ``predict_and_call``), structured output through LM
@@ -97,16 +96,15 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
     )
     additional_kwargs: dict[str, Any] = Field(default_factory=dict, description="Extra request fields, sent as is.")
 
-    _clients: AdapterClients = PrivateAttr(default_factory=AdapterClients)
     _model_info: tuple[ModelInfo | None] | None = PrivateAttr(default=None)  # (the answer,) once asked
+    # to_dict()'s class_name; `timeout` and `model_name` (llama-index-llms-lmstudio's name) are taken as aliases.
+    _also_accepted: ClassVar[tuple[str, ...]] = ("class_name",)
 
-    @model_validator(mode="before")
     @classmethod
-    def _defaults_from_settings(cls, values: Any) -> Any:
+    def _take_unknown(cls, values: Any) -> Any:
         # LlamaIndex models take only their fields, and pydantic would drop a typo silently.
-        refuse_unknown(values, _accepted(), owner="LMStudioLLM", hint="Pass request fields in additional_kwargs={...}.")
-        values = with_settings_defaults(
-            values, model_key="model", aliases={"timeout": "request_timeout", "model_name": "model"}
+        refuse_unknown(
+            values, cls._accepted, owner=cls.__name__, hint="Pass request fields in additional_kwargs={...}."
         )
         return values
 
@@ -115,13 +113,7 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
         """The name LlamaIndex serialises this class under."""
         return "LMStudioLLM"
 
-    # --- clients and server facts -----------------------------------------------------
-
-    def _client_key(self) -> ClientKey:
-        clients = AdapterClients.of(self)
-        return clients.key(
-            self.base_url, self.api_key, self.request_timeout, self.max_retries, max_connections=self.max_connections
-        )
+    # --- server facts -----------------------------------------------------------------
 
     def model_info(self) -> ModelInfo | None:
         """What the server says about this model (asked once); None if it cannot say.
@@ -439,9 +431,3 @@ class LMStudioLLM(RaisesConfigErrors, SharedClientsMixin, FunctionCallingLLM):
             yield output_cls.model_validate_json(text)
 
         return gen()
-
-
-@functools.cache
-def _accepted() -> frozenset[str]:
-    # The aliases other LlamaIndex LLMs use (llama-index-llms-lmstudio: model_name), and to_dict()'s class_name.
-    return accepted_names(LMStudioLLM.model_fields, extra=("timeout", "model_name", "class_name"))
