@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
+from pydantic import PrivateAttr, SecretStr
 
 from lmstudio_adapters import ConfigError
 from lmstudio_adapters._adapter_base import AdapterModel
@@ -111,6 +111,21 @@ def test_the_frameworks_own_post_init_still_runs() -> None:
     """LangChain records its version in ``metadata`` after ``__init__``; the shared base does not hide that."""
     chat = LMStudioChatModel(model="m", base_url=URL)
     assert "langchain-core" in (chat.metadata or {})["lc_versions"]
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS, ids=lambda cls: cls.__name__)
+def test_the_post_init_hook_is_wrapped_once(adapter: type[Any]) -> None:
+    """Pydantic wraps the inherited post-init hook again in every subclass with private attributes
+    (each wrapper sets them up); the base keeps one wrapper, so a construction does it once."""
+
+    class Tagged(adapter):  # type: ignore[misc, valid-type]
+        _log: list[str] = PrivateAttr(default_factory=list)
+
+    for cls in (adapter, Tagged):
+        assert cls.model_post_init is AdapterModel.model_post_init
+    model = Tagged(model="m", base_url=URL)
+    assert model._log == []
+    assert model.client is adapter(model="m", base_url=URL).client
 
 
 def test_a_subclass_gets_the_plumbing_for_its_own_fields() -> None:

@@ -114,6 +114,10 @@ class AdapterModel(BaseModel):
             raise TypeError(f"{cls.__name__} declares no {', '.join(sorted(missing))}")
         cls._client_names = names
         cls._client_inputs = attrgetter(*(declared.get(name, name) for name in names))
+        # Pydantic wraps the inherited hook once more for every subclass with private attributes,
+        # which would set them up twice per construction: the base's wrapper already does it.
+        if getattr(cls.model_post_init, "__wrapped__", None) is AdapterModel.model_post_init:
+            cls.model_post_init = AdapterModel.model_post_init  # type: ignore[method-assign]
 
     def __init__(self, **data: Any) -> None:
         try:
