@@ -39,7 +39,7 @@ def accepted_names(model_fields: dict[str, Any], extra: Iterable[str] = ()) -> f
 
 def unknown_arguments(values: Any, accepted: frozenset[str]) -> dict[str, str | None]:
     """The constructor arguments a model does not take, each with the closest name it does take."""
-    if not isinstance(values, dict):
+    if not isinstance(values, dict) or values.keys() <= accepted:
         return {}
     return {
         name: next(iter(difflib.get_close_matches(name, accepted, n=1, cutoff=0.75)), None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import SplitResult, urlsplit
 
 from lmstudio_adapters._errors import ConfigError
@@ -29,6 +30,12 @@ def normalize_base_url(url: str, *, source: str = "base_url") -> str:
     """
     if not isinstance(url, str):
         raise ConfigError(f"{source}={url!r} is invalid: expected {URL_EXPECTED}.")
+    return _normalized(url, source)
+
+
+@functools.lru_cache(maxsize=64)
+def _normalized(url: str, source: str) -> str:
+    # Every model construction checks its URL, nearly always the same few: checked once each.
     text = url.strip()
     parts = urlsplit(text)
     if "@" in parts.netloc:
@@ -49,7 +56,8 @@ def normalize_base_url(url: str, *, source: str = "base_url") -> str:
 def _problem(text: str, split: SplitResult) -> str:
     if split.scheme not in ("http", "https") or not split.netloc:
         return "the scheme http:// or https:// and a host are required"
-    if any(not char.isprintable() or char.isspace() for char in text):
+    # Not printable: control characters and every separator but the ASCII space, checked apart.
+    if not text.isprintable() or " " in text:
         return "it contains a space or control character"
     if "?" in text or "#" in text:
         return "a query (?...) or fragment (#...) cannot be part of the server root"
