@@ -11,16 +11,21 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
 
 
-def test_bench_quick_run(tmp_path: Path) -> None:
-    """bench/run.py --quick writes the JSON, the plot and every row for every contender."""
+def _run_bench(out: Path, *options: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--out", str(tmp_path)],
+        [sys.executable, str(BENCH), "--quick", *options, "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_bench_quick_run(tmp_path: Path) -> None:
+    """bench/run.py --quick writes the JSON, the plot and every row for every contender."""
+    result = _run_bench(tmp_path)
     data = json.loads((tmp_path / "bench.json").read_text())
     assert (tmp_path / "bench.png").stat().st_size > 0
     for row in ("per_call_us", "per_chunk_us", "first_chunk_us", "construct_us", "peak_kib", "import_ms", "ratios"):
@@ -51,14 +56,7 @@ def test_bench_quick_run(tmp_path: Path) -> None:
 
 def test_bench_runs_a_subset(tmp_path: Path) -> None:
     """--only runs just the named scenarios (the others are absent from the JSON)."""
-    result = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--only", "ingest", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = _run_bench(tmp_path, "--only", "ingest")
     data = json.loads((tmp_path / "bench.json").read_text())
     assert "ingest" in data
     assert "per_call_us" not in data

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import inspect
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -236,30 +237,19 @@ def test_constructors_take_the_core_options() -> None:
 
 
 def test_constructor_options_reach_the_core() -> None:
-    client = AsyncLMStudioClient(
-        "http://127.0.0.1:9/v1",
-        model="m",
-        api_key="secret-token",
-        timeout=7,
-        max_retries=1,
-        api="v0",
-        parse_think_tags=False,
-        stream_usage=False,
-        headers={"X-Test": "1"},
-        max_connections=3,
-    )
-    with LMStudioClient(
-        "http://127.0.0.1:9/v1",
-        model="m",
-        api_key="secret-token",
-        timeout=7,
-        max_retries=1,
-        api="v0",
-        parse_think_tags=False,
-        stream_usage=False,
-        headers={"X-Test": "1"},
-        max_connections=3,
-    ) as sync:
+    options: dict[str, Any] = {
+        "model": "m",
+        "api_key": "secret-token",
+        "timeout": 7,
+        "max_retries": 1,
+        "api": "v0",
+        "parse_think_tags": False,
+        "stream_usage": False,
+        "headers": {"X-Test": "1"},
+        "max_connections": 3,
+    }
+    client = AsyncLMStudioClient("http://127.0.0.1:9/v1", **options)
+    with LMStudioClient("http://127.0.0.1:9/v1", **options) as sync:
         for each in (sync, client):
             assert (each.base_url, each.model, each.timeout, each.max_retries, each.api) == (
                 "http://127.0.0.1:9",

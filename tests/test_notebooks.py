@@ -14,7 +14,6 @@ With ``LMSTUDIO_ADAPTERS_PERTURB`` set, both servers sample every answer (see co
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import pytest
 from nbclient import NotebookClient
 
 from lmstudio_adapters.testing import LocalModelServer, Perturbation, SamplingProxy
+from tests.test_notebook_sources import _runner
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -36,15 +36,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.filterwarnings("ignore::RuntimeWarning"),
 ]
-
-
-def _runner() -> Any:
-    spec = importlib.util.spec_from_file_location("notebooks_runner", ROOT / ".ci" / "notebooks.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class BareServer(LocalModelServer):

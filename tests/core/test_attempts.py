@@ -30,18 +30,7 @@ def client() -> Iterator[LMStudioClient]:
 
 
 def _chat(client: LMStudioClient, model: str = "ghost") -> Call:
-    return client._chat_call(
-        [{"role": "user", "content": "hi"}],
-        model=model,
-        stream=False,
-        tools=None,
-        tool_choice=None,
-        response_format=None,
-        extra_body=None,
-        timeout=None,
-        max_retries=None,
-        params={},
-    )
+    return client._chat_call([{"role": "user", "content": "hi"}], model=model, stream=False)
 
 
 def test_a_busy_server_is_retried_after_its_wish_until_the_retries_are_spent(client: LMStudioClient) -> None:

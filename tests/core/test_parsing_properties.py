@@ -91,18 +91,7 @@ def _client() -> LMStudioClient:
 def test_stream_parsing_gives_chunks_or_a_typed_error(data: bytes, cuts: list[int]) -> None:
     """A chat or completion stream of arbitrary bytes: typed chunks, or an error of the package."""
     with _client() as client:
-        call = client._chat_call(
-            [{"role": "user", "content": "hi"}],
-            model=None,
-            stream=True,
-            tools=None,
-            tool_choice=None,
-            response_format=None,
-            extra_body=None,
-            timeout=None,
-            max_retries=None,
-            params={},
-        )
+        call = client._chat_call([{"role": "user", "content": "hi"}], model=None, stream=True)
         for chunk_type in (ChatCompletionChunk, Completion):
             parser = client._chunk_parser(call, chunk_type)
             try:
